@@ -1,0 +1,146 @@
+/**
+ * The handful of Consul agent endpoints the registration agent needs, over
+ * plain HTTP (fetch). Always the *local* agent: it owns the registration,
+ * runs the health check and syncs both to the servers.
+ */
+
+export interface ServiceDefinition {
+  ID: string;
+  Name: string;
+  Address: string;
+  Port: number;
+  Tags: string[];
+  Meta: Record<string, string>;
+  Weights: { Passing: number; Warning: number };
+  Check: {
+    CheckID: string;
+    Name: string;
+    HTTP: string;
+    Method: "GET";
+    Interval: string;
+    Timeout: string;
+    DeregisterCriticalServiceAfter: string;
+  };
+}
+
+/** What GET /v1/agent/service/:id returns (the fields we read). */
+export interface AgentService {
+  ID: string;
+  Service: string;
+  Address: string;
+  Port: number;
+  Tags: string[] | null;
+  Meta: Record<string, string> | null;
+  Weights: { Passing: number; Warning: number };
+}
+
+export interface AgentCheck {
+  CheckID: string;
+  Name: string;
+  Status: "passing" | "warning" | "critical" | "maintenance";
+  Output: string;
+  ServiceID: string;
+}
+
+export interface HealthEntry {
+  Node: { Node: string; Address: string };
+  Service: AgentService;
+  Checks: AgentCheck[];
+}
+
+/** A failed call: `status` is the HTTP status, or undefined when Consul could not be reached. */
+export class ConsulError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "ConsulError";
+  }
+}
+
+export interface ConsulClient {
+  readonly address: string;
+  register(def: ServiceDefinition): Promise<void>;
+  deregister(serviceId: string): Promise<void>;
+  /** The local agent's view of one service, or undefined when it does not know it. */
+  service(serviceId: string): Promise<AgentService | undefined>;
+  /** Checks of one service on the local agent (maintenance shows as a critical `_service_maintenance:` check). */
+  checks(serviceId: string): Promise<AgentCheck[]>;
+  maintenance(serviceId: string, enable: boolean, reason: string): Promise<void>;
+  /** The catalog's view through the servers: every instance of a service, with its checks. */
+  health(serviceName: string, passingOnly?: boolean): Promise<HealthEntry[]>;
+}
+
+/**
+ * @example
+ * const consul = createConsulClient("http://127.0.0.1:8500", process.env.CONSUL_HTTP_TOKEN);
+ * await consul.register(definition);
+ */
+export function createConsulClient(address: string, token?: string, timeoutMs = 3000): ConsulClient {
+  async function call(method: "GET" | "PUT", path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (token) headers["X-Consul-Token"] = token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    try {
+      res = await fetch(`${address}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new ConsulError(`cannot reach the Consul agent at ${address} (${method} ${path}): ${describe(err)}`);
+    }
+    return res;
+  }
+
+  async function expectOk(res: Response, what: string): Promise<void> {
+    if (res.ok) return;
+    const text = (await res.text()).trim();
+    const hint = res.status === 403 ? " — the ACL token lacks permission (set CONSUL_HTTP_TOKEN)" : "";
+    throw new ConsulError(`${what} failed: HTTP ${res.status} ${text}${hint}`, res.status);
+  }
+
+  return {
+    address,
+    async register(def) {
+      // replace-existing-checks: a re-registration must not leave an old check behind.
+      await expectOk(await call("PUT", "/v1/agent/service/register?replace-existing-checks=true", def), `registering ${def.ID}`);
+    },
+    async deregister(serviceId) {
+      const res = await call("PUT", `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`);
+      if (res.status === 404) return; // already gone: the goal is met
+      await expectOk(res, `deregistering ${serviceId}`);
+    },
+    async service(serviceId) {
+      const res = await call("GET", `/v1/agent/service/${encodeURIComponent(serviceId)}`);
+      if (res.status === 404) return undefined;
+      await expectOk(res, `reading ${serviceId}`);
+      return (await res.json()) as AgentService;
+    },
+    async checks(serviceId) {
+      const res = await call("GET", `/v1/agent/checks?filter=${encodeURIComponent(`ServiceID == "${serviceId}"`)}`);
+      await expectOk(res, `reading checks of ${serviceId}`);
+      return Object.values((await res.json()) as Record<string, AgentCheck>);
+    },
+    async maintenance(serviceId, enable, reason) {
+      const query = `enable=${enable}&reason=${encodeURIComponent(reason)}`;
+      await expectOk(await call("PUT", `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}?${query}`), `${enable ? "enabling" : "disabling"} maintenance of ${serviceId}`);
+    },
+    async health(serviceName, passingOnly = false) {
+      const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}${passingOnly ? "?passing=true" : ""}`);
+      await expectOk(res, `reading the health of ${serviceName}`);
+      return (await res.json()) as HealthEntry[];
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? err.cause.message : "";
+    return cause ? `${err.message}: ${cause}` : err.message;
+  }
+  return String(err);
+}
