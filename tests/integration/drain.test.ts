@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
+import { startConsulCluster, type ConsulCluster } from "../harness/consul.js";
+import { startService, type ServiceProcess } from "../harness/service.js";
+import { waitFor } from "../harness/wait.js";
+
+describe("graceful drain on SIGTERM", () => {
+  let cluster: ConsulCluster;
+  let consul: ConsulClient;
+  const services: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    cluster = await startConsulCluster({ clients: 1 });
+    consul = createConsulClient(cluster.clients[0]!.http);
+  });
+
+  afterAll(async () => {
+    for (const svc of services) svc.signal("SIGKILL");
+    await Promise.all(services.map((s) => s.exit));
+    await cluster?.stop();
+  });
+
+  async function registeredService(lastOctet: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const svc = await startService({ ip: `${cluster.subnet}.${lastOctet}`, port: 18081, consulHttp: cluster.clients[0]!.http, env });
+    services.push(svc);
+    await waitFor("the instance passing", async () => (await consul.health("cabify", true)).some((e) => e.Service.ID === svc.serviceId));
+    return svc;
+  }
+
+  it("finishes the in-flight request, is out of Consul before it exits, and exits 0", async () => {
+    const svc = await registeredService(31);
+    let exitedAt = Number.POSITIVE_INFINITY;
+    void svc.exit.then(() => (exitedAt = performance.now()));
+
+    const slow = fetch(`${svc.url}/debug/sleep?ms=2500`);
+    await waitFor("the slow request in flight", async () => (await (await fetch(`${svc.url}/metrics`)).text()).includes("cabify_inflight_requests 2"));
+    svc.signal("SIGTERM");
+
+    // Poll Consul while the process drains: the instance must leave the
+    // passing set (maintenance) while the process is still alive.
+    const outOfServiceAt = await waitFor(
+      "the instance in maintenance",
+      async () => {
+        const checks = await consul.checks(svc.serviceId);
+        return checks.some((c) => c.CheckID === `_service_maintenance:${svc.serviceId}` && c.Status === "critical") && performance.now();
+      },
+      10_000,
+      25,
+    );
+    expect(svc.child.exitCode).toBeNull();
+
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(`slept 2500ms on ${cluster.subnet}.31`);
+    expect(await svc.exit).toBe(0);
+    expect(outOfServiceAt).toBeLessThan(exitedAt);
+    // Deregistered on the way out: nothing stale is left for HAProxy to follow.
+    expect(await consul.service(svc.serviceId)).toBeUndefined();
+  });
+
+  it("refuses new connections once the listener closed", async () => {
+    const svc = await registeredService(32, { DRAIN_DELAY_SECONDS: "0" });
+    const slow = fetch(`${svc.url}/debug/sleep?ms=2000`);
+    await waitFor("the slow request in flight", async () => (await (await fetch(`${svc.url}/metrics`)).text()).includes("cabify_inflight_requests 2"));
+    svc.signal("SIGTERM");
+    await svc.waitForLog("in Consul maintenance; no new traffic should arrive");
+    await waitFor("the listener closed", async () => {
+      try {
+        await fetch(`${svc.url}/status`, { signal: AbortSignal.timeout(500) });
+        return false;
+      } catch {
+        return true;
+      }
+    }, 5000, 50);
+    expect((await slow).status).toBe(200);
+    expect(await svc.exit).toBe(0);
+  });
+
+  it("cuts requests that outlive the drain timeout, within the bound, and says so with exit 1", async () => {
+    const svc = await registeredService(33, { DRAIN_DELAY_SECONDS: "0", DRAIN_TIMEOUT_SECONDS: "1.5" });
+    const endless = fetch(`${svc.url}/debug/sleep?ms=30000`).then(
+      (r) => r.status,
+      () => "cut",
+    );
+    await waitFor("the long request in flight", async () => (await (await fetch(`${svc.url}/metrics`)).text()).includes("cabify_inflight_requests 2"));
+    const signalledAt = performance.now();
+    svc.signal("SIGTERM");
+    expect(await svc.exit).toBe(1);
+    expect(performance.now() - signalledAt).toBeLessThan(5000);
+    expect(await endless).toBe("cut");
+    expect(svc.logs.some((l) => l.msg === "drain timeout reached; closing the remaining connections")).toBe(true);
+  });
+});
