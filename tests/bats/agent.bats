@@ -3,7 +3,7 @@
 # agent on its own loopback address: enough for the local-agent API the CLI uses).
 
 setup_file() {
-  cd "$BATS_TEST_DIRNAME/../.."
+  cd "$BATS_TEST_DIRNAME/../.." || return
   CONSUL_BIN=${CONSUL_BIN:-$(scripts/ensure-consul.sh)}
   # A random 127.78.R.1 so a leftover agent from an earlier run cannot answer.
   export CONSUL_IP="127.78.$((RANDOM % 250 + 1)).1"
@@ -26,7 +26,7 @@ teardown_file() {
 }
 
 setup() {
-  cd "$BATS_TEST_DIRNAME/../.."
+  cd "$BATS_TEST_DIRNAME/../.." || return
   export CONSUL_HTTP_ADDR="http://$CONSUL_IP:8500"
   export SERVICE_ID=cabify-bats-8080 ADVERTISE_ADDRESS=127.0.0.1 PORT=8080
 }

@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-  cd "$BATS_TEST_DIRNAME/../.."
+  cd "$BATS_TEST_DIRNAME/../.." || return
   REPO=$PWD
   FIXTURES=tests/fixtures/topology
 }
@@ -15,10 +15,8 @@ validate() {
   "$REPO/node_modules/.bin/tsx" "$REPO/tools/topology/cli.ts" "$@"
 }
 
-# Reads JSON on stdin and prints the value of a JS expression over it, `j`.
-json() {
-  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const j = JSON.parse(s); console.log(eval(process.argv[1])); });' "$1"
-}
+# bats sets $output and, with --separate-stderr, $stderr.
+# shellcheck disable=SC2154
 
 refute_stack_trace() {
   [[ "$output$stderr" != *"    at "* ]]
@@ -55,16 +53,16 @@ refute_stack_trace() {
 @test "--json prints the errors on stdout and exits 1" {
   run --separate-stderr validate "$FIXTURES/even-consul-servers.yml" --json
   [ "$status" -eq 1 ]
-  [ "$(json 'j.valid' <<<"$output")" = "false" ]
-  [ "$(json 'j.file' <<<"$output")" = "$FIXTURES/even-consul-servers.yml" ]
-  [ "$(json 'j.errors.map((e) => `${e.line}:${e.column} ${e.rule}`).join()' <<<"$output")" = "21:3 consul-servers-odd" ]
-  [ "$(json 'typeof j.errors[0].fix' <<<"$output")" = "string" ]
+  [ "$(jq -r .valid <<<"$output")" = "false" ]
+  [ "$(jq -r .file <<<"$output")" = "$FIXTURES/even-consul-servers.yml" ]
+  [ "$(jq -r '[.errors[] | "\(.line):\(.column) \(.rule)"] | join(",")' <<<"$output")" = "21:3 consul-servers-odd" ]
+  [ "$(jq -r '.errors[0].fix | type' <<<"$output")" = "string" ]
 }
 
 @test "--json on a valid topology exits 0 with no errors" {
   run --separate-stderr validate --json
   [ "$status" -eq 0 ]
-  [ "$(json 'j.valid && j.errors.length === 0' <<<"$output")" = "true" ]
+  [ "$(jq -r '.valid and (.errors | length == 0)' <<<"$output")" = "true" ]
 }
 
 @test "a missing file exits 2 naming the file and the reason" {

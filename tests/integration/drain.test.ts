@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
-import { startConsulCluster, type ConsulCluster } from "../harness/consul.js";
-import { startService, type ServiceProcess } from "../harness/service.js";
-import { waitFor } from "../harness/wait.js";
+import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
+import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
+import { waitFor } from "../../tools/loopback/wait.js";
 
 describe("graceful drain on SIGTERM", () => {
   let cluster: ConsulCluster;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
 import { packageVersion } from "../../service/src/version.js";
-import { startConsulCluster, type ConsulCluster } from "../harness/consul.js";
-import { startService, type ServiceProcess } from "../harness/service.js";
-import { tryGet, waitFor } from "../harness/wait.js";
+import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
+import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
+import { tryGet, waitFor } from "../../tools/loopback/wait.js";
 
 /** The instance IDs Consul reports as passing, through the servers' catalog. */
 async function passing(consul: ConsulClient): Promise<string[]> {

@@ -26,7 +26,7 @@ export interface ServiceProcess {
  * const svc = await startService({ ip: "127.77.5.31", port: 18080, consulHttp: cluster.clients[0].http });
  */
 export async function startService({ ip, port, consulHttp, env = {} }: { ip: string; port: number; consulHttp: string; env?: Record<string, string> }): Promise<ServiceProcess> {
-  const serviceId = `cabify-test-${ip}-${port}`;
+  const serviceId = `cabify-${ip}-${port}`;
   const child = track(
     spawn(process.execPath, ["--import", "tsx", "service/src/main.ts"], {
       cwd: repo,

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs to build and test, idempotently, saying what
+# it does: Debian packages (only those missing), npm dependencies (only when
+# package-lock.json changed since the last install) and the Consul binary.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# command -> Debian package providing it
+declare -A packages=(
+  [bats]=bats [shellcheck]=shellcheck [jq]=jq [curl]=curl [go]=golang-go [git]=git
+)
+missing=()
+for cmd in "${!packages[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${packages[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "Debian packages present"
+fi
+
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+else
+  log "npm dependencies up to date"
+fi
+
+scripts/ensure-consul.sh >/dev/null
+log "$("$(scripts/ensure-consul.sh)" version | head -n 1) ready"
