@@ -16,7 +16,9 @@ cached=$cache_dir/consul
 log() { printf '[consul] %s\n' "$*" >&2; }
 
 is_pinned() {
-  [ -x "$1" ] && "$1" version 2>/dev/null | head -n 1 | grep -qx "Consul v$version"
+  # No `| head`: under pipefail, consul's SIGPIPE would make the check fail at random.
+  local out
+  [ -x "$1" ] && out=$("$1" version 2>/dev/null) && [ "${out%%$'\n'*}" = "Consul v$version" ]
 }
 
 for candidate in "${CONSUL_BIN:-}" "$(command -v consul || true)" "$cached"; do

@@ -34,4 +34,5 @@ else
 fi
 
 scripts/ensure-consul.sh >/dev/null
-log "$("$(scripts/ensure-consul.sh)" version | head -n 1) ready"
+consul_version=$("$(scripts/ensure-consul.sh)" version)
+log "${consul_version%%$'\n'*} ready"
