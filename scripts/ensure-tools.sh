@@ -10,6 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # command -> Debian package providing it
 declare -A packages=(
   [bats]=bats [shellcheck]=shellcheck [jq]=jq [curl]=curl [go]=golang-go [git]=git
+  [haproxy]=haproxy [socat]=socat
 )
 missing=()
 for cmd in "${!packages[@]}"; do

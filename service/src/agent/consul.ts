@@ -70,6 +70,11 @@ export interface ConsulClient {
   maintenance(serviceId: string, enable: boolean, reason: string): Promise<void>;
   /** The catalog's view through the servers: every instance of a service, with its checks. */
   health(serviceName: string, passingOnly?: boolean): Promise<HealthEntry[]>;
+  /**
+   * A blocking query on the same view: returns when it changes after `index`
+   * (or after `waitSeconds`), with the index to pass next time.
+   */
+  watchHealth(serviceName: string, index: string, waitSeconds: number): Promise<{ entries: HealthEntry[]; index: string }>;
 }
 
 /**
@@ -78,7 +83,7 @@ export interface ConsulClient {
  * await consul.register(definition);
  */
 export function createConsulClient(address: string, token?: string, timeoutMs = 3000): ConsulClient {
-  async function call(method: "GET" | "PUT", path: string, body?: unknown): Promise<Response> {
+  async function call(method: "GET" | "PUT", path: string, body?: unknown, callTimeoutMs = timeoutMs): Promise<Response> {
     const headers: Record<string, string> = {};
     if (token) headers["X-Consul-Token"] = token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -88,7 +93,7 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (err) {
       throw new ConsulError(`cannot reach the Consul agent at ${address} (${method} ${path}): ${describe(err)}`);
@@ -133,6 +138,12 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
       const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}${passingOnly ? "?passing=true" : ""}`);
       await expectOk(res, `reading the health of ${serviceName}`);
       return (await res.json()) as HealthEntry[];
+    },
+    async watchHealth(serviceName, index, waitSeconds) {
+      // Consul adds up to wait/16 of jitter; allow for it plus the usual timeout.
+      const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}?index=${index}&wait=${waitSeconds}s`, undefined, waitSeconds * 1100 + timeoutMs);
+      await expectOk(res, `watching the health of ${serviceName}`);
+      return { entries: (await res.json()) as HealthEntry[], index: res.headers.get("X-Consul-Index") ?? "0" };
     },
   };
 }

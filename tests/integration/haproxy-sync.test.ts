@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseServersState, runtimeCommand } from "../../haproxy-sync/src/runtime-api.js";
+import { runSync } from "../../haproxy-sync/src/sync.js";
+import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
+import { createLogger } from "../../service/src/log.js";
+import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
+import { exited, track } from "../../tools/loopback/processes.js";
+import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
+import { tryGet, waitFor } from "../../tools/loopback/wait.js";
+
+/**
+ * haproxy-consul-sync between a real Consul quorum and a real HAProxy (the
+ * Debian 2.6 the LB nodes run), with real service processes as backends.
+ */
+describe("HAProxy follows Consul through the Runtime API", () => {
+  let cluster: ConsulCluster;
+  let consul: ConsulClient;
+  let haproxy: ChildProcess;
+  let dir: string;
+  let socket: string;
+  let frontend: string;
+  const services: ServiceProcess[] = [];
+  const stopSync = new AbortController();
+  let sync: Promise<void>;
+  const syncLogs: string[] = [];
+
+  const slots = async () => parseServersState(await runtimeCommand(socket, "show servers state be_cabify"));
+  const slotOf = async (svc: ServiceProcess) => (await slots()).find((s) => `http://${s.addr}:${s.port}` === svc.url);
+
+  beforeAll(async () => {
+    cluster = await startConsulCluster({ clients: 1 });
+    consul = createConsulClient(cluster.clients[0]!.http);
+    dir = mkdtempSync(join(tmpdir(), "cabify-haproxy-"));
+    socket = join(dir, "admin.sock");
+    frontend = `http://${cluster.subnet}.50:18080`;
+    // The essentials of ansible/roles/haproxy's backend: empty template slots
+    // in maintenance, redispatch + retries, fast checks on /readyz.
+    writeFileSync(
+      join(dir, "haproxy.cfg"),
+      `global
+  stats socket ${socket} mode 600 level admin
+defaults
+  mode http
+  timeout connect 500ms
+  timeout client 5s
+  timeout server 5s
+  option redispatch
+  retries 3
+  retry-on all-retryable-errors
+  option httpchk GET /readyz
+  default-server inter 300 fall 2 rise 1
+frontend fe_cabify
+  bind ${cluster.subnet}.50:18080
+  default_backend be_cabify
+backend be_cabify
+  balance roundrobin
+  server-template app 1-4 0.0.0.0:18081 check disabled
+`,
+    );
+    haproxy = track(spawn("haproxy", ["-W", "-db", "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" }));
+    await waitFor("the HAProxy runtime API", async () => (await slots()).length === 4);
+
+    const log = createLogger("info", {}, (line) => void syncLogs.push(line));
+    sync = runSync({ consulAddress: cluster.clients[0]!.http, consulToken: undefined, service: "cabify", socket, backend: "be_cabify", resyncSeconds: 1, log, signal: stopSync.signal });
+  });
+
+  afterAll(async () => {
+    stopSync.abort();
+    await sync;
+    for (const svc of services) svc.signal("SIGKILL");
+    await Promise.all(services.map((s) => s.exit));
+    haproxy?.kill("SIGKILL");
+    if (haproxy) await exited(haproxy);
+    await cluster?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("puts registered instances into service and balances across them", async () => {
+    for (const last of [31, 32]) services.push(await startService({ ip: `${cluster.subnet}.${last}`, port: 18081, consulHttp: cluster.clients[0]!.http }));
+    const started = performance.now();
+    await waitFor("both instances ready in HAProxy", async () => (await slots()).filter((s) => s.state === "ready").length === 2, 15_000, 20);
+    console.log(`[measure] instance start -> HAProxy ready (registration + first check + sync): ${Math.round(performance.now() - started)} ms`);
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add(await (await fetch(`${frontend}/status`)).text());
+    expect(seen).toEqual(new Set([`OK from ${cluster.subnet}.31`, `OK from ${cluster.subnet}.32`]));
+  });
+
+  it("drains an instance in HAProxy within a second of Consul maintenance, and restores it", async () => {
+    const [first] = services;
+    const changedAt = performance.now();
+    await consul.maintenance(first!.serviceId, true, "test");
+    await waitFor("the slot draining", async () => (await slotOf(first!))?.state === "drain", 5000, 10);
+    const ms = Math.round(performance.now() - changedAt);
+    console.log(`[measure] Consul maintenance -> HAProxy drain: ${ms} ms`);
+    expect(ms).toBeLessThan(1500);
+
+    for (let i = 0; i < 10; i++) expect(await (await fetch(`${frontend}/status`)).text()).toBe(`OK from ${cluster.subnet}.32`);
+    await consul.maintenance(first!.serviceId, false, "test");
+    await waitFor("the slot ready again", async () => (await slotOf(first!))?.state === "ready", 5000, 10);
+  });
+
+  it("loses no request while an instance drains and exits under load", async () => {
+    const [, second] = services;
+    await waitFor("both ready", async () => (await slots()).filter((s) => s.state === "ready").length === 2);
+    let ok = 0;
+    const failures: string[] = [];
+    // A bounded load: at most 600 requests or 15 s, whichever comes first.
+    const deadline = performance.now() + 15_000;
+    const load = (async () => {
+      for (let i = 0; i < 600 && performance.now() < deadline; i++) {
+        try {
+          const res = await fetch(`${frontend}/status`, { signal: AbortSignal.timeout(2000) });
+          if (res.status === 200) ok += 1;
+          else failures.push(`HTTP ${res.status}`);
+          await res.arrayBuffer();
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    second!.signal("SIGTERM");
+    expect(await second!.exit).toBe(0);
+    await load;
+    console.log(`[measure] drain of 1 of 2 instances under load: ${ok} ok, ${failures.length} failed`);
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(100);
+    await waitFor("the departed instance out of service", async () => (await slots()).filter((s) => s.state === "ready").length === 1);
+  });
+
+  it("keeps the last known backends while Consul is unreachable", async () => {
+    const client = cluster.clients[0]!;
+    const before = await slots();
+    await client.kill();
+    await waitFor("the sync noticing", () => Promise.resolve(syncLogs.some((l) => l.includes("Consul unreachable"))), 10_000);
+    for (let i = 0; i < 10; i++) expect((await tryGet(`${frontend}/status`))?.status).toBe(200);
+    expect(await slots()).toEqual(before);
+    await client.start();
+    await waitFor("the sync reconnecting", () => Promise.resolve(syncLogs.some((l) => l.includes("Consul reachable again"))), 20_000);
+  });
+});
