@@ -11,6 +11,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 declare -A packages=(
   [bats]=bats [shellcheck]=shellcheck [jq]=jq [curl]=curl [go]=golang-go [git]=git
   [haproxy]=haproxy [socat]=socat
+  [ansible-playbook]=ansible [ansible-lint]=ansible-lint [yamllint]=yamllint
 )
 missing=()
 for cmd in "${!packages[@]}"; do

@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# The whole topology, provisioned by ansible/site.yml on systemd host
+# containers, checked from outside as an operator would. The suite's lab is
+# tests/lab/topology.yml (cabify-test, 10.78.0.0/24): a lab you left running
+# under configs/topology.yml is not touched. KEEP_LAB=1 leaves it up.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  cd "$BATS_TEST_DIRNAME/../.." || return
+  export TOPOLOGY=tests/lab/topology.yml
+  export CLUSTER=cabify-test VIP=10.78.0.100 SECRETS=secrets/cabify-test
+  local log="$BATS_FILE_TMPDIR/lab-up.log" started=$SECONDS
+  if ! npx --no-install tsx tools/lab/cli.ts up --topology "$TOPOLOGY" >"$log" 2>&1 3>&-; then
+    tail -n 80 "$log" >&3
+    return 1
+  fi
+  echo "# lab up in $((SECONDS - started)) s" >&3
+  grep -E '^\[lab\] (site.yml converged|all .* hosts booted)' "$log" | sed 's/^/# /' >&3
+}
+
+teardown_file() {
+  cd "$BATS_TEST_DIRNAME/../.." || return
+  [ "${KEEP_LAB:-}" = 1 ] || npx --no-install tsx tools/lab/cli.ts down --topology "$TOPOLOGY" >&3 2>&1
+}
+
+# The management token goes in on stdin, never on a command line.
+consul_on() {
+  docker exec -i "$CLUSTER-$1" sh -c "CONSUL_HTTP_TOKEN=\$(cat) consul $2" <"$SECRETS/consul-management.token"
+}
+
+haproxy_stat() {
+  docker exec "$CLUSTER-$1" sh -c "echo 'show stat' | socat stdio /run/haproxy/admin.sock"
+}
+
+@test "the VIP answers /status from at least 2 different app hosts over 20 requests" {
+  run npx --no-install tsx tools/lab/cli.ts curl 20 --topology "$TOPOLOGY"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^OK from 10\.78\.0\.3[0-9]$' <<<"$output")" -eq 20 ]
+  [ "$(sort -u <<<"$output" | wc -l)" -ge 2 ]
+  # And from this machine, which reaches the internal network directly.
+  run curl -s -m 2 "http://$VIP/status"
+  [[ "$output" == "OK from 10.78.0.3"* ]]
+}
+
+@test "Consul: every host is an alive member; Raft has 3 voters and 1 leader" {
+  run consul_on consul-1 members
+  [ "$status" -eq 0 ]
+  [ "$(grep -c ' alive ' <<<"$output")" -eq 8 ]
+  [ "$(grep -cE ' (failed|left) ' <<<"$output")" -eq 0 ]
+  run consul_on consul-2 "operator raft list-peers"
+  [ "$status" -eq 0 ]
+  [ "$(awk 'NR > 1 && $5 == "true"' <<<"$output" | wc -l)" -eq 3 ]
+  [ "$(awk 'NR > 1 && $4 == "leader"' <<<"$output" | wc -l)" -eq 1 ]
+}
+
+@test "both load balancers list every app host UP" {
+  for lb in lb-1 lb-2; do
+    run haproxy_stat "$lb"
+    [ "$status" -eq 0 ]
+    for app in 31 32 33; do
+      # pxname,svname,...: the be_cabify row whose addr is this app host, status UP.
+      awk -F, -v addr="10.78.0.$app:8080" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+        $1 == "be_cabify" && $col["addr"] == addr && $col["status"] == "UP" { found = 1 }
+        END { exit !found }' <<<"${output/\# /}"
+    done
+  done
+}
+
+@test "exactly one load balancer holds the VIP" {
+  local holders=0
+  for lb in lb-1 lb-2; do
+    if docker exec "$CLUSTER-$lb" ip -4 -o addr show | grep -q " $VIP/"; then holders=$((holders + 1)); fi
+  done
+  [ "$holders" -eq 1 ]
+}
+
+@test "anonymous Consul requests can neither list nor register services" {
+  run curl -s -m 2 "http://10.78.0.11:8500/v1/catalog/services"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *cabify* ]]
+  run curl -s -m 2 -o /dev/null -w '%{http_code}' -X PUT -d '{"Name":"intruder","Port":1}' "http://10.78.0.11:8500/v1/agent/service/register"
+  [ "$output" = "403" ]
+  # With the management token the same listing does show the service.
+  run consul_on consul-1 "catalog services"
+  [[ "$output" == *cabify* ]]
+}
+
+@test "a second site.yml run changes nothing" {
+  run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible-playbook -i ".lab/$CLUSTER/inventory.yml" ansible/site.yml -e "topology_file=$PWD/$TOPOLOGY"
+  [ "$status" -eq 0 ]
+  local recap
+  recap=$(sed -n '/PLAY RECAP/,$p' <<<"$output" | grep -E 'ok=[0-9]+')
+  echo "$recap"
+  [ "$(grep -c . <<<"$recap")" -ge 9 ]
+  # Every host, localhost's secrets play included: nothing changed, nothing failed.
+  run grep -cvE 'changed=0 .*failed=0' <<<"$recap"
+  [ "$output" = "0" ]
+}

@@ -1,0 +1,39 @@
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** Runs `docker ARGS` and returns stdout; the error names the command and docker's own message. */
+export async function docker(args: string[], input?: string): Promise<string> {
+  if (input !== undefined) return dockerWithInput(args, input);
+  try {
+    const { stdout } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(`docker ${args.join(" ")} failed: ${stderr || (err as Error).message}`);
+  }
+}
+
+function dockerWithInput(args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args.join(" ")} failed: ${err.trim()}`))));
+    child.stdin.end(input);
+  });
+}
+
+/** `docker exec CONTAINER sh -c SCRIPT`, for the few reads the lab makes inside hosts. */
+export function dockerExec(container: string, script: string, input?: string): Promise<string> {
+  return docker(input === undefined ? ["exec", container, "sh", "-c", script] : ["exec", "-i", container, "sh", "-c", script], input);
+}
+
+/** Names of the containers carrying `label` (running or not). */
+export async function containersWithLabel(label: string): Promise<string[]> {
+  return (await docker(["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"])).split("\n").filter(Boolean);
+}

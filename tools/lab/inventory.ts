@@ -1,0 +1,36 @@
+import { stringify } from "yaml";
+import type { Topology } from "../topology/types.js";
+import { labHosts, type Group } from "./hosts.js";
+
+export type Connection = "docker" | "ssh";
+
+/**
+ * The Ansible inventory for a topology. The only difference between the
+ * container lab and real machines (or Vagrant VMs) is how Ansible reaches a
+ * host: `docker exec` into the lab container, or SSH to its address.
+ *
+ * @example
+ * renderInventory(topology, "ssh") // "all:\n  children:\n    consul_servers: ..."
+ */
+export function renderInventory(topology: Topology, connection: Connection): string {
+  const groups: Record<Group, Record<string, Record<string, string>>> = { consul_servers: {}, lb: {}, app: {} };
+  for (const host of labHosts(topology)) {
+    groups[host.group][host.name] = {
+      ansible_host: connection === "docker" ? host.container : host.address,
+      // The host's address on the cluster network, whatever ansible_host is.
+      node_address: host.address,
+    };
+  }
+  const vars: Record<string, string> = connection === "docker" ? { ansible_connection: "community.docker.docker" } : { ansible_connection: "ssh" };
+  const inventory = {
+    all: {
+      vars: { ...vars, ansible_python_interpreter: "/usr/bin/python3" },
+      children: {
+        consul_servers: { hosts: groups.consul_servers },
+        // Every host that is not a Consul server runs a Consul client agent.
+        consul_clients: { children: { lb: { hosts: groups.lb }, app: { hosts: groups.app } } },
+      },
+    },
+  };
+  return `# Generated from ${topology.cluster.name}'s topology by \`npm run lab -- inventory\`; do not edit.\n${stringify(inventory)}`;
+}
