@@ -97,3 +97,34 @@ haproxy_stat() {
   run grep -cvE 'changed=0 .*failed=0' <<<"$recap"
   [ "$output" = "0" ]
 }
+
+# srv_admin_state (7th field of `show servers state`) of the slot holding ADDR.
+admin_state() {
+  docker exec "$CLUSTER-$1" sh -c "echo 'show servers state be_cabify' | socat stdio /run/haproxy/admin.sock" \
+    | awk -v addr="$2" '$5 == addr { print $7 }'
+}
+
+# The operator's CLI, run in the service's container on its app host.
+agent_on() {
+  docker exec "$CLUSTER-$1" docker exec cabify node dist/service/src/agent/cli.js "${@:2}"
+}
+
+@test "Consul maintenance of an app host reaches HAProxy on both LBs within 2 s, and back" {
+  agent_on app-1 maint on --reason "bats: propagation"
+  local t0=$SECONDS started ms=""
+  started=$(date +%s%N)
+  while [ $((SECONDS - t0)) -lt 10 ]; do
+    # 0x08: forced drain.
+    if (( $(admin_state lb-1 10.78.0.31) & 8 )) && (( $(admin_state lb-2 10.78.0.31) & 8 )); then
+      ms=$(( ($(date +%s%N) - started) / 1000000 ))
+      break
+    fi
+  done
+  agent_on app-1 maint off
+  echo "# Consul maintenance -> drain on both LBs: ${ms:-never} ms (polling by docker exec)" >&3
+  [ -n "$ms" ] && [ "$ms" -lt 2000 ]
+  t0=$SECONDS
+  until (( ! ($(admin_state lb-1 10.78.0.31) & 8) )) && (( ! ($(admin_state lb-2 10.78.0.31) & 8) )); do
+    [ $((SECONDS - t0)) -lt 10 ]
+  done
+}
