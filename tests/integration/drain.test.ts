@@ -1,29 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
-import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
-import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
+import { describe, expect, it } from "vitest";
+import type { ServiceProcess } from "../../tools/loopback/service.js";
 import { waitFor } from "../../tools/loopback/wait.js";
+import { useConsulCluster } from "./cluster.js";
 
 describe("graceful drain on SIGTERM", () => {
-  let cluster: ConsulCluster;
-  let consul: ConsulClient;
-  const services: ServiceProcess[] = [];
-
-  beforeAll(async () => {
-    cluster = await startConsulCluster({ clients: 1 });
-    consul = createConsulClient(cluster.clients[0]!.http);
-  });
-
-  afterAll(async () => {
-    for (const svc of services) svc.signal("SIGKILL");
-    await Promise.all(services.map((s) => s.exit));
-    await cluster?.stop();
-  });
+  const ctx = useConsulCluster();
 
   async function registeredService(lastOctet: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
-    const svc = await startService({ ip: `${cluster.subnet}.${lastOctet}`, port: 18081, consulHttp: cluster.clients[0]!.http, env });
-    services.push(svc);
-    await waitFor("the instance passing", async () => (await consul.health("cabify", true)).some((e) => e.Service.ID === svc.serviceId));
+    const svc = await ctx.start(lastOctet, env);
+    await ctx.passing(svc);
     return svc;
   }
 
@@ -41,7 +26,7 @@ describe("graceful drain on SIGTERM", () => {
     const outOfServiceAt = await waitFor(
       "the instance in maintenance",
       async () => {
-        const checks = await consul.checks(svc.serviceId);
+        const checks = await ctx.consul.checks(svc.serviceId);
         return checks.some((c) => c.CheckID === `_service_maintenance:${svc.serviceId}` && c.Status === "critical") && performance.now();
       },
       10_000,
@@ -51,11 +36,11 @@ describe("graceful drain on SIGTERM", () => {
 
     const res = await slow;
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe(`slept 2500ms on ${cluster.subnet}.31`);
+    expect(await res.text()).toBe(`slept 2500ms on ${ctx.cluster.subnet}.31`);
     expect(await svc.exit).toBe(0);
     expect(outOfServiceAt).toBeLessThan(exitedAt);
     // Deregistered on the way out: nothing stale is left for HAProxy to follow.
-    expect(await consul.service(svc.serviceId)).toBeUndefined();
+    expect(await ctx.consul.service(svc.serviceId)).toBeUndefined();
   });
 
   it("refuses new connections once the listener closed", async () => {

@@ -5,20 +5,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseServersState, runtimeCommand } from "../../haproxy-sync/src/runtime-api.js";
 import { runSync } from "../../haproxy-sync/src/sync.js";
-import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
 import { createLogger } from "../../service/src/log.js";
-import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
 import { exited, track } from "../../tools/loopback/processes.js";
-import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
+import type { ServiceProcess } from "../../tools/loopback/service.js";
 import { tryGet, waitFor } from "../../tools/loopback/wait.js";
+import { useConsulCluster } from "./cluster.js";
 
 /**
  * haproxy-consul-sync between a real Consul quorum and a real HAProxy (the
  * Debian 2.6 the LB nodes run), with real service processes as backends.
  */
 describe("HAProxy follows Consul through the Runtime API", () => {
-  let cluster: ConsulCluster;
-  let consul: ConsulClient;
+  const ctx = useConsulCluster();
   let haproxy: ChildProcess;
   let dir: string;
   let socket: string;
@@ -31,9 +29,9 @@ describe("HAProxy follows Consul through the Runtime API", () => {
   const slots = async () => parseServersState(await runtimeCommand(socket, "show servers state be_cabify"));
   const slotOf = async (svc: ServiceProcess) => (await slots()).find((s) => `http://${s.addr}:${s.port}` === svc.url);
 
+  // Runs after the cluster is up (hooks run in order) and is torn down before it (afterAll runs in reverse).
   beforeAll(async () => {
-    cluster = await startConsulCluster({ clients: 1 });
-    consul = createConsulClient(cluster.clients[0]!.http);
+    const { cluster } = ctx;
     dir = mkdtempSync(join(tmpdir(), "cabify-haproxy-"));
     socket = join(dir, "admin.sock");
     frontend = `http://${cluster.subnet}.50:18080`;
@@ -71,36 +69,33 @@ backend be_cabify
   afterAll(async () => {
     stopSync.abort();
     await sync;
-    for (const svc of services) svc.signal("SIGKILL");
-    await Promise.all(services.map((s) => s.exit));
     haproxy?.kill("SIGKILL");
     if (haproxy) await exited(haproxy);
-    await cluster?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("puts registered instances into service and balances across them", async () => {
-    for (const last of [31, 32]) services.push(await startService({ ip: `${cluster.subnet}.${last}`, port: 18081, consulHttp: cluster.clients[0]!.http }));
+    for (const last of [31, 32]) services.push(await ctx.start(last));
     const started = performance.now();
     await waitFor("both instances ready in HAProxy", async () => (await slots()).filter((s) => s.state === "ready").length === 2, 15_000, 20);
     console.log(`[measure] instance start -> HAProxy ready (registration + first check + sync): ${Math.round(performance.now() - started)} ms`);
 
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add(await (await fetch(`${frontend}/status`)).text());
-    expect(seen).toEqual(new Set([`OK from ${cluster.subnet}.31`, `OK from ${cluster.subnet}.32`]));
+    expect(seen).toEqual(new Set([`OK from ${ctx.cluster.subnet}.31`, `OK from ${ctx.cluster.subnet}.32`]));
   });
 
   it("drains an instance in HAProxy within a second of Consul maintenance, and restores it", async () => {
     const [first] = services;
     const changedAt = performance.now();
-    await consul.maintenance(first!.serviceId, true, "test");
+    await ctx.consul.maintenance(first!.serviceId, true, "test");
     await waitFor("the slot draining", async () => (await slotOf(first!))?.state === "drain", 5000, 10);
     const ms = Math.round(performance.now() - changedAt);
     console.log(`[measure] Consul maintenance -> HAProxy drain: ${ms} ms`);
     expect(ms).toBeLessThan(1500);
 
-    for (let i = 0; i < 10; i++) expect(await (await fetch(`${frontend}/status`)).text()).toBe(`OK from ${cluster.subnet}.32`);
-    await consul.maintenance(first!.serviceId, false, "test");
+    for (let i = 0; i < 10; i++) expect(await (await fetch(`${frontend}/status`)).text()).toBe(`OK from ${ctx.cluster.subnet}.32`);
+    await ctx.consul.maintenance(first!.serviceId, false, "test");
     await waitFor("the slot ready again", async () => (await slotOf(first!))?.state === "ready", 5000, 10);
   });
 
@@ -134,7 +129,7 @@ backend be_cabify
   });
 
   it("keeps the last known backends while Consul is unreachable", async () => {
-    const client = cluster.clients[0]!;
+    const client = ctx.cluster.clients[0]!;
     const before = await slots();
     await client.kill();
     await waitFor("the sync noticing", () => Promise.resolve(syncLogs.some((l) => l.includes("Consul unreachable"))), 10_000);

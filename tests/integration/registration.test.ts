@@ -1,37 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
+import { describe, expect, it } from "vitest";
+import { createConsulClient } from "../../service/src/agent/consul.js";
 import { packageVersion } from "../../service/src/version.js";
-import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
-import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
-import { tryGet, waitFor } from "../../tools/loopback/wait.js";
-
-/** The instance IDs Consul reports as passing, through the servers' catalog. */
-async function passing(consul: ConsulClient): Promise<string[]> {
-  return (await consul.health("cabify", true)).map((e) => e.Service.ID);
-}
+import type { ServiceProcess } from "../../tools/loopback/service.js";
+import { tryGet } from "../../tools/loopback/wait.js";
+import { useConsulCluster } from "./cluster.js";
 
 describe("registration with a real 3-server Consul", () => {
-  let cluster: ConsulCluster;
-  let consul: ConsulClient;
-  const services: ServiceProcess[] = [];
-
-  beforeAll(async () => {
-    cluster = await startConsulCluster({ clients: 1 });
-    consul = createConsulClient(cluster.clients[0]!.http);
-  });
-
-  afterAll(async () => {
-    for (const svc of services) svc.signal("SIGKILL");
-    await Promise.all(services.map((s) => s.exit));
-    await cluster?.stop();
-  });
+  const ctx = useConsulCluster();
+  let first: ServiceProcess;
 
   it("registers, passes its /readyz check and is returned by the health API", async () => {
+    const { cluster } = ctx;
     const ip = `${cluster.subnet}.31`;
-    const svc = await startService({ ip, port: 18081, consulHttp: cluster.clients[0]!.http });
-    services.push(svc);
+    const svc = (first = await ctx.start(31));
 
-    await waitFor("the instance passing in Consul", async () => (await passing(consul)).includes(svc.serviceId));
+    await ctx.passing(svc);
     // Read through a server, not the client agent: the registration reached the catalog.
     const [entry] = (await createConsulClient(cluster.servers[1]!.http).health("cabify", true)).filter((e) => e.Service.ID === svc.serviceId);
     expect(entry?.Service).toMatchObject({ Address: ip, Port: 18081, Meta: { version: packageVersion(), instance: svc.serviceId }, Weights: { Passing: 10, Warning: 1 } });
@@ -45,34 +28,33 @@ describe("registration with a real 3-server Consul", () => {
   });
 
   it("re-registers when the local agent restarts with an empty data dir", async () => {
-    const svc = services[0]!;
-    const client = cluster.clients[0]!;
+    const svc = first;
+    const client = ctx.cluster.clients[0]!;
     await client.kill();
     await client.start({ wipe: true });
     // The fresh agent's anti-entropy removes the instance from the catalog; the
     // agent loop notices the local agent no longer knows it and registers again.
     await svc.waitForLog("re-registered: the local Consul agent had lost the service");
-    await waitFor("the instance passing again", async () => (await passing(consul)).includes(svc.serviceId));
+    await ctx.passing(svc);
     expect((await fetch(`${svc.url}/status`)).status).toBe(200);
   });
 
   it("keeps serving while Consul is down at start, and registers once it comes", async () => {
-    const client = cluster.clients[0]!;
+    const client = ctx.cluster.clients[0]!;
     await client.kill();
-    const svc = await startService({ ip: `${cluster.subnet}.32`, port: 18081, consulHttp: client.http });
-    services.push(svc);
+    const svc = await ctx.start(32);
 
     await svc.waitForLog("Consul registration failed; retrying");
     const status = await fetch(`${svc.url}/status`);
     expect(status.status).toBe(200);
-    expect(await status.text()).toBe(`OK from ${cluster.subnet}.32`);
+    expect(await status.text()).toBe(`OK from ${ctx.cluster.subnet}.32`);
     const readyz = await fetch(`${svc.url}/readyz`);
     expect(readyz.status).toBe(503);
     expect(await readyz.text()).toContain("not registered");
 
     await client.start();
     await svc.waitForLog("registered with Consul");
-    await waitFor("the late instance passing", async () => (await passing(consul)).includes(svc.serviceId));
+    await ctx.passing(svc);
     expect((await tryGet(`${svc.url}/readyz`))?.status).toBe(200);
   });
 });
