@@ -1,6 +1,6 @@
 /**
  * `npm run lab -- <command> [--topology FILE]`: the container lab.
- *   up         bring every host of the topology up and provision it with ansible/site.yml, then curl the VIP
+ *   up         (the default) bring every host of the topology up and provision it with ansible/site.yml, then curl the VIP
  *   status     hosts, Consul members and leader, VIP holder, HAProxy backends on both LBs
  *   curl [N]   N requests (default 20) to the VIP from a client container on the lab network
  *   inventory  print the Ansible inventory (--ssh: for real hosts / VMs instead of containers)
@@ -31,10 +31,11 @@ export async function curlVip(topology: Topology, count: number): Promise<string
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { topology: { type: "string", default: "configs/topology.yml" }, ssh: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-  const [command, arg] = positionals;
-  if (values.help || !command) {
+  // Plain `npm run lab` brings the lab up: the README's first command.
+  const [command = "up", arg] = positionals;
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return 0;
   }
   const file = values.topology;
   let loaded;
