@@ -86,6 +86,14 @@ haproxy_stat() {
   [[ "$output" == *cabify* ]]
 }
 
+@test "npm run lab -- status reports members, leader, VIP holder and backends" {
+  run npx --no-install tsx tools/lab/cli.ts status --topology "$TOPOLOGY"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Consul: 8/8 members alive; leader consul-"*"; 3 voters"* ]]
+  [[ "$output" =~ "VIP $VIP: held by lb-"[12]$'\n' ]]
+  [ "$(grep -cE '^lb-[12] +app[0-9]+ +10\.78\.0\.3[123]:8080 +UP ' <<<"$output")" -eq 6 ]
+}
+
 @test "a second site.yml run changes nothing" {
   run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible-playbook -i ".lab/$CLUSTER/inventory.yml" ansible/site.yml -e "topology_file=$PWD/$TOPOLOGY"
   [ "$status" -eq 0 ]

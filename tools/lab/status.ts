@@ -56,22 +56,23 @@ export async function readStatus(topology: Topology): Promise<LabStatus> {
   return { hosts: states, members, raft, vipHolders, backends };
 }
 
-function parseMembers(text: string) {
+/** The whitespace-separated columns of a Consul CLI table, header skipped; rows with fewer than `columns` are dropped. */
+function tableRows(text: string, columns: number): string[][] {
   return text
     .split("\n")
     .slice(1)
     .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 3)
-    .map(([name, address, status]) => ({ name: name!, address: address!, status: status! }));
+    .filter((f) => f.length >= columns);
 }
 
+/** `consul members`: Node Address Status Type Build Protocol DC Partition Segment */
+function parseMembers(text: string) {
+  return tableRows(text, 3).map(([name, address, status]) => ({ name: name!, address: address!, status: status! }));
+}
+
+/** `consul operator raft list-peers`: Node ID Address State Voter RaftProtocol */
 function parseRaft(text: string) {
-  return text
-    .split("\n")
-    .slice(1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 6)
-    .map((f) => ({ node: f[0]!, state: f[3]!, voter: f[4] === "true" }));
+  return tableRows(text, 6).map((f) => ({ node: f[0]!, state: f[3]!, voter: f[4] === "true" }));
 }
 
 /** `show stat` CSV rows of the service backend's servers that have an address (empty template slots are skipped). */
