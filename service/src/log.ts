@@ -27,11 +27,21 @@ export function createLogger(level: LogLevel, base: Fields = {}, write: (line: s
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }
 
+/** The message of what caused `err` (fetch puts the socket error there), if any. */
+function causeOf(err: unknown): string | undefined {
+  return err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+}
+
 /** Turns any thrown value into something a log line can carry. */
 export function errorFields(err: unknown): Fields {
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return cause ? { error: err.message, cause } : { error: err.message };
-  }
-  return { error: String(err) };
+  const error = err instanceof Error ? err.message : String(err);
+  const cause = causeOf(err);
+  return cause ? { error, cause } : { error };
+}
+
+/** The same in one line, for error messages: "fetch failed: connect ECONNREFUSED ...". */
+export function errorMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = causeOf(err);
+  return cause ? `${message}: ${cause}` : message;
 }

@@ -1,29 +1,18 @@
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
+import { spawn } from "node:child_process";
 
-const run = promisify(execFile);
-
-/** Runs `docker ARGS` and returns stdout; the error names the command and docker's own message. */
-export async function docker(args: string[], input?: string): Promise<string> {
-  if (input !== undefined) return dockerWithInput(args, input);
-  try {
-    const { stdout } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new Error(`docker ${args.join(" ")} failed: ${stderr || (err as Error).message}`);
-  }
-}
-
-function dockerWithInput(args: string[], input: string): Promise<string> {
+/**
+ * Runs `docker ARGS` (with `input` on stdin, if given) and returns stdout;
+ * the error names the command and docker's own message.
+ */
+export function docker(args: string[], input = ""): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args.join(" ")} failed: ${err.trim()}`))));
+    child.on("error", (e) => reject(new Error(`docker ${args.join(" ")}: ${e.message}`)));
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args.join(" ")} failed: ${err.trim() || `exit ${code}`}`))));
     child.stdin.end(input);
   });
 }

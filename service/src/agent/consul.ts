@@ -1,3 +1,5 @@
+import { errorMessage } from "../log.js";
+
 /**
  * The handful of Consul agent endpoints the registration agent needs, over
  * plain HTTP (fetch). Always the *local* agent: it owns the registration,
@@ -96,7 +98,7 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
         signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (err) {
-      throw new ConsulError(`cannot reach the Consul agent at ${address} (${method} ${path}): ${describe(err)}`);
+      throw new ConsulError(`cannot reach the Consul agent at ${address} (${method} ${path}): ${errorMessage(err)}`);
     }
     return res;
   }
@@ -146,12 +148,4 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
       return { entries: (await res.json()) as HealthEntry[], index: res.headers.get("X-Consul-Index") ?? "0" };
     },
   };
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? err.cause.message : "";
-    return cause ? `${err.message}: ${cause}` : err.message;
-  }
-  return String(err);
 }
