@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["service/**/*.test.ts", "haproxy-sync/**/*.test.ts", "tools/**/*.test.ts"],
+          include: ["lib/**/*.test.ts", "service/**/*.test.ts", "haproxy-sync/**/*.test.ts", "tools/**/*.test.ts"],
         },
       },
       {

@@ -49,14 +49,7 @@ started=$(date +%s)
 if $force_base; then "$here/images/base/build.sh" --force; else "$here/images/base/build.sh"; fi
 base_id=$(docker image inspect --format '{{.Id}}' cabify-base:bookworm)
 
-# Retried: ensure-consul.sh's version check (`consul version | head -n 1` under
-# pipefail) sometimes dies of SIGPIPE, and then rebuilds or gives up.
-for attempt in 1 2 3; do
-  consul_bin=$("$here/scripts/ensure-consul.sh") && break
-  [ "$attempt" -lt 3 ] || die "scripts/ensure-consul.sh failed 3 times"
-  log "scripts/ensure-consul.sh failed; trying again"
-done
-# Whole output first: `consul version | head -n 1` can die of SIGPIPE under pipefail.
+consul_bin=$("$here/scripts/ensure-consul.sh")
 consul_version=$("$consul_bin" version)
 consul_version=${consul_version%%$'\n'*}
 
@@ -194,7 +187,7 @@ version=$(node -p 'require(process.argv[1]).version' "$here/package.json" 2>/dev
 [ -n "$version" ] || die "cannot read the version from package.json"
 cabify_files=(images/cabify/Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json)
 while IFS= read -r f; do cabify_files+=("$f"); done \
-  < <(cd "$here" && find service -type f -not -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
+  < <(cd "$here" && find lib service -type f -not -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
 cabify_hash=$(cd "$here" && inputs_hash "${cabify_files[@]}" -- "node $node_version" "npm $npm_version" "base $base_id" "deps $deps_key")
 # --network none: everything the build needs is in the images above.
 build "cabify:$version" "$cabify_hash" "$here" "$here/images/cabify/Dockerfile" \

@@ -4,7 +4,7 @@
  * (cabify), HAPROXY_SOCKET (/run/haproxy/admin.sock), HAPROXY_BACKEND
  * (be_<service>), RESYNC_SECONDS (5), LOG_LEVEL (info).
  */
-import { createLogger } from "../../service/src/log.js";
+import { createLogger } from "../../lib/log.js";
 import { runSync, type SyncOptions } from "./sync.js";
 
 function positive(name: string, fallback: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { HealthEntry } from "../../service/src/agent/consul.js";
+import type { HealthEntry } from "../../lib/consul.js";
 import { desiredFromHealth, planCommands, type Desired, type Slot } from "./plan.js";
 
 const empty = (n: number): Slot => ({ name: `app${n}`, addr: "0.0.0.0", port: 8080, weight: 1, state: "maint" });

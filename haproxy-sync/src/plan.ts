@@ -1,4 +1,4 @@
-import type { HealthEntry } from "../../service/src/agent/consul.js";
+import type { HealthEntry } from "../../lib/consul.js";
 
 /** What HAProxy should do with one instance. */
 export type AdminState = "ready" | "drain" | "maint";

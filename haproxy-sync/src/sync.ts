@@ -9,8 +9,8 @@
  * nothing: HAProxy keeps the last known backends and its own health checks.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createConsulClient } from "../../service/src/agent/consul.js";
-import { errorFields, type Logger } from "../../service/src/log.js";
+import { createConsulClient } from "../../lib/consul.js";
+import { errorFields, type Logger } from "../../lib/log.js";
 import { desiredFromHealth, planCommands, type Desired } from "./plan.js";
 import { parseServersState, runtimeCommand } from "./runtime-api.js";
 

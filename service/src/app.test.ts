@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "./app.js";
 import { loadConfig, type Config } from "./config.js";
 import { createLifecycle } from "./lifecycle.js";
-import { createLogger } from "./log.js";
+import { createLogger } from "../../lib/log.js";
 import { createMetrics } from "./metrics.js";
 
 function setup(env: Record<string, string> = {}, registered = true) {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Config } from "./config.js";
 import type { Lifecycle } from "./lifecycle.js";
-import type { Logger } from "./log.js";
+import type { Logger } from "../../lib/log.js";
 import type { Metrics } from "./metrics.js";
 
 export interface AppDeps {

@@ -1,4 +1,7 @@
 import { hostname, networkInterfaces } from "node:os";
+import type { LogLevel } from "../../lib/log.js";
+
+export type { LogLevel };
 
 /** Everything the service and its registration agent read from the environment. */
 export interface Config {
@@ -38,7 +41,6 @@ export interface Config {
   debugRoutes: boolean;
 }
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export type Env = Record<string, string | undefined>;
 

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "./config.js";
 import type { Lifecycle } from "./lifecycle.js";
-import { errorFields, type Logger } from "./log.js";
+import { errorFields, type Logger } from "../../lib/log.js";
 import type { Registration } from "./agent/registration.js";
 
 export interface DrainDeps {

@@ -4,13 +4,13 @@
  */
 import { serve } from "@hono/node-server";
 import type { Server } from "node:http";
-import { createConsulClient } from "./agent/consul.js";
+import { createConsulClient } from "../../lib/consul.js";
 import { keepRegistered, type Registration } from "./agent/registration.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
 import { drain } from "./drain.js";
 import { createLifecycle } from "./lifecycle.js";
-import { createLogger } from "./log.js";
+import { createLogger } from "../../lib/log.js";
 import { createMetrics } from "./metrics.js";
 import { packageVersion } from "./version.js";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { createConsulClient, type ConsulClient } from "../../service/src/agent/consul.js";
+import { createConsulClient, type ConsulClient } from "../../lib/consul.js";
 import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
 import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
 import { waitFor } from "../../tools/loopback/wait.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseServersState, runtimeCommand } from "../../haproxy-sync/src/runtime-api.js";
 import { runSync } from "../../haproxy-sync/src/sync.js";
-import { createLogger } from "../../service/src/log.js";
+import { createLogger } from "../../lib/log.js";
 import { exited, track } from "../../tools/loopback/processes.js";
 import type { ServiceProcess } from "../../tools/loopback/service.js";
 import { tryGet, waitFor } from "../../tools/loopback/wait.js";

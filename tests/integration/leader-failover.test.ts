@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createConsulClient } from "../../service/src/agent/consul.js";
+import { createConsulClient } from "../../lib/consul.js";
 import { waitFor } from "../../tools/loopback/wait.js";
 import { useConsulCluster } from "./cluster.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createConsulClient } from "../../service/src/agent/consul.js";
+import { createConsulClient } from "../../lib/consul.js";
 import { packageVersion } from "../../service/src/version.js";
 import type { ServiceProcess } from "../../tools/loopback/service.js";
 import { tryGet } from "../../tools/loopback/wait.js";

@@ -4,7 +4,7 @@
  * registered with its own Consul client agent. Prints what answers, then
  * waits for Ctrl-C (or exits at once with --once) and cleans everything up.
  */
-import { createConsulClient } from "../../service/src/agent/consul.js";
+import { createConsulClient } from "../../lib/consul.js";
 import { startConsulCluster } from "./consul.js";
 import { startService } from "./service.js";
 import { waitFor } from "./wait.js";

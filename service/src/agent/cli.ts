@@ -13,9 +13,9 @@
  */
 import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "../config.js";
-import { createLogger } from "../log.js";
+import { createLogger } from "../../../lib/log.js";
 import { packageVersion } from "../version.js";
-import { ConsulError, createConsulClient, type ConsulClient } from "./consul.js";
+import { ConsulError, createConsulClient, type ConsulClient } from "../../../lib/consul.js";
 import { keepRegistered, serviceDefinition } from "./registration.js";
 
 const USAGE = `usage: npm run agent -- <command>

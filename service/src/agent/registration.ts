@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config.js";
-import { errorFields, type Logger } from "../log.js";
-import type { ConsulClient, ServiceDefinition } from "./consul.js";
+import { errorFields, type Logger } from "../../../lib/log.js";
+import type { ConsulClient, ServiceDefinition } from "../../../lib/consul.js";
 
 /**
  * The service as Consul should know it. The check hits /readyz, so Consul,

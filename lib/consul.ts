@@ -1,4 +1,4 @@
-import { errorMessage } from "../log.js";
+import { errorMessage } from "./log.js";
 
 /**
  * The handful of Consul agent endpoints the registration agent needs, over
