@@ -61,22 +61,31 @@ export class ConsulError extends Error {
   }
 }
 
+/**
+ * Every call takes an optional AbortSignal on top of the client's own timeout,
+ * so a caller with a deadline (a drain, a shutdown) is never held by a hung agent.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 export interface ConsulClient {
   readonly address: string;
-  register(def: ServiceDefinition): Promise<void>;
-  deregister(serviceId: string): Promise<void>;
+  register(def: ServiceDefinition, options?: CallOptions): Promise<void>;
+  deregister(serviceId: string, options?: CallOptions): Promise<void>;
   /** The local agent's view of one service, or undefined when it does not know it. */
-  service(serviceId: string): Promise<AgentService | undefined>;
+  service(serviceId: string, options?: CallOptions): Promise<AgentService | undefined>;
   /** Checks of one service on the local agent (maintenance shows as a critical `_service_maintenance:` check). */
-  checks(serviceId: string): Promise<AgentCheck[]>;
-  maintenance(serviceId: string, enable: boolean, reason: string): Promise<void>;
+  checks(serviceId: string, options?: CallOptions): Promise<AgentCheck[]>;
+  maintenance(serviceId: string, enable: boolean, reason: string, options?: CallOptions): Promise<void>;
   /** The catalog's view through the servers: every instance of a service, with its checks. */
-  health(serviceName: string, passingOnly?: boolean): Promise<HealthEntry[]>;
+  health(serviceName: string, passingOnly?: boolean, options?: CallOptions): Promise<HealthEntry[]>;
   /**
    * A blocking query on the same view: returns when it changes after `index`
-   * (or after `waitSeconds`), with the index to pass next time.
+   * (or after `waitSeconds`), with the index to pass next time. An answer
+   * without a valid X-Consul-Index is an error: retrying it at once would be a busy loop.
    */
-  watchHealth(serviceName: string, index: string, waitSeconds: number): Promise<{ entries: HealthEntry[]; index: string }>;
+  watchHealth(serviceName: string, index: string, waitSeconds: number, options?: CallOptions): Promise<{ entries: HealthEntry[]; index: string }>;
 }
 
 /**
@@ -85,7 +94,7 @@ export interface ConsulClient {
  * await consul.register(definition);
  */
 export function createConsulClient(address: string, token?: string, timeoutMs = 3000): ConsulClient {
-  async function call(method: "GET" | "PUT", path: string, body?: unknown, callTimeoutMs = timeoutMs): Promise<Response> {
+  async function call(method: "GET" | "PUT", path: string, { signal }: CallOptions = {}, body?: unknown, callTimeoutMs = timeoutMs): Promise<Response> {
     const headers: Record<string, string> = {};
     if (token) headers["X-Consul-Token"] = token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -95,7 +104,7 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(callTimeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(callTimeoutMs)]) : AbortSignal.timeout(callTimeoutMs),
       });
     } catch (err) {
       throw new ConsulError(`cannot reach the Consul agent at ${address} (${method} ${path}): ${errorMessage(err)}`);
@@ -112,40 +121,45 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
 
   return {
     address,
-    async register(def) {
+    async register(def, options) {
       // replace-existing-checks: a re-registration must not leave an old check behind.
-      await expectOk(await call("PUT", "/v1/agent/service/register?replace-existing-checks=true", def), `registering ${def.ID}`);
+      await expectOk(await call("PUT", "/v1/agent/service/register?replace-existing-checks=true", options, def), `registering ${def.ID}`);
     },
-    async deregister(serviceId) {
-      const res = await call("PUT", `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`);
+    async deregister(serviceId, options) {
+      const res = await call("PUT", `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`, options);
       if (res.status === 404) return; // already gone: the goal is met
       await expectOk(res, `deregistering ${serviceId}`);
     },
-    async service(serviceId) {
-      const res = await call("GET", `/v1/agent/service/${encodeURIComponent(serviceId)}`);
+    async service(serviceId, options) {
+      const res = await call("GET", `/v1/agent/service/${encodeURIComponent(serviceId)}`, options);
       if (res.status === 404) return undefined;
       await expectOk(res, `reading ${serviceId}`);
       return (await res.json()) as AgentService;
     },
-    async checks(serviceId) {
-      const res = await call("GET", `/v1/agent/checks?filter=${encodeURIComponent(`ServiceID == "${serviceId}"`)}`);
+    async checks(serviceId, options) {
+      const res = await call("GET", `/v1/agent/checks?filter=${encodeURIComponent(`ServiceID == "${serviceId}"`)}`, options);
       await expectOk(res, `reading checks of ${serviceId}`);
       return Object.values((await res.json()) as Record<string, AgentCheck>);
     },
-    async maintenance(serviceId, enable, reason) {
+    async maintenance(serviceId, enable, reason, options) {
       const query = `enable=${enable}&reason=${encodeURIComponent(reason)}`;
-      await expectOk(await call("PUT", `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}?${query}`), `${enable ? "enabling" : "disabling"} maintenance of ${serviceId}`);
+      await expectOk(await call("PUT", `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}?${query}`, options), `${enable ? "enabling" : "disabling"} maintenance of ${serviceId}`);
     },
-    async health(serviceName, passingOnly = false) {
-      const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}${passingOnly ? "?passing=true" : ""}`);
+    async health(serviceName, passingOnly = false, options) {
+      const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}${passingOnly ? "?passing=true" : ""}`, options);
       await expectOk(res, `reading the health of ${serviceName}`);
       return (await res.json()) as HealthEntry[];
     },
-    async watchHealth(serviceName, index, waitSeconds) {
+    async watchHealth(serviceName, index, waitSeconds, options) {
       // Consul adds up to wait/16 of jitter; allow for it plus the usual timeout.
-      const res = await call("GET", `/v1/health/service/${encodeURIComponent(serviceName)}?index=${index}&wait=${waitSeconds}s`, undefined, waitSeconds * 1100 + timeoutMs);
+      const path = `/v1/health/service/${encodeURIComponent(serviceName)}?index=${index}&wait=${waitSeconds}s`;
+      const res = await call("GET", path, options, undefined, waitSeconds * 1100 + timeoutMs);
       await expectOk(res, `watching the health of ${serviceName}`);
-      return { entries: (await res.json()) as HealthEntry[], index: res.headers.get("X-Consul-Index") ?? "0" };
+      const next = res.headers.get("X-Consul-Index");
+      if (!next || !/^[1-9]\d*$/.test(next)) {
+        throw new ConsulError(`watching the health of ${serviceName}: the answer has no valid X-Consul-Index (got ${JSON.stringify(next)}); is ${address} a Consul agent?`, res.status);
+      }
+      return { entries: (await res.json()) as HealthEntry[], index: next };
     },
   };
 }
