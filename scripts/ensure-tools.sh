@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs to build and test, idempotently, saying what
 # it does: Debian packages (only those missing), npm dependencies (only when
-# package-lock.json changed since the last install) and the Consul binary.
+# package-lock.json changed since the last install, see ensure-node-modules.sh)
+# and the Consul binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,15 +26,8 @@ else
   log "Debian packages present"
 fi
 
-stamp=node_modules/.package-lock.sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" >"$stamp"
-else
-  log "npm dependencies up to date"
-fi
+scripts/ensure-node-modules.sh
+log "npm dependencies up to date"
 
 scripts/ensure-consul.sh >/dev/null
 consul_version=$("$(scripts/ensure-consul.sh)" version)
