@@ -30,6 +30,25 @@ describe("cabify HTTP API", () => {
     expect(res.headers.get("x-cabify-instance")).toBe("cabify-app-1-8080");
   });
 
+  it.each(["POST", "PUT", "DELETE", "PATCH"])("answers 405 with Allow for %s on a known path", async (method) => {
+    for (const path of ["/status", "/readyz", "/metrics"]) {
+      const res = await setup().app.request(path, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD");
+      expect(res.headers.get("x-cabify-instance")).toBe("cabify-app-1-8080");
+    }
+  });
+
+  it("answers HEAD like GET, without a body", async () => {
+    const res = await setup().app.request("/status", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+  });
+
+  it("keeps /debug/sleep unknown (404, not 405) when debug routes are off", async () => {
+    expect((await setup().app.request("/debug/sleep", { method: "POST" })).status).toBe(404);
+  });
+
   it("is not ready before registration, ready after, and not ready again while draining", async () => {
     const { app, lifecycle } = setup({}, false);
     expect((await app.request("/readyz")).status).toBe(503);

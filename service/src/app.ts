@@ -73,6 +73,13 @@ export function createApp({ config, lifecycle, metrics, log }: AppDeps): Hono {
     });
   }
 
+  // A known path asked with another method is a 405 naming what it allows
+  // (HEAD comes free with GET), not a 404 that sends the caller hunting for a typo.
+  for (const path of KNOWN_ROUTES) {
+    if (path === "/debug/sleep" && !config.debugRoutes) continue;
+    app.all(path, (c) => c.text("method not allowed", 405, { Allow: "GET, HEAD" }));
+  }
+
   app.notFound((c) => c.text("not found", 404));
   app.onError((err, c) => {
     log.error("request failed", { path: c.req.path, error: err.message });

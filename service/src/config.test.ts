@@ -37,11 +37,38 @@ describe("loadConfig", () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors.map((e) => e.variable)).toEqual(["PORT", "ADVERTISE_ADDRESS", "CONSUL_HTTP_ADDR", "CONSUL_REGISTER", "LOG_LEVEL"]);
-    expect(result.errors[0]?.message).toBe('is "99999"; expected a whole number from 1 to 65535');
+    expect(result.errors[0]?.message).toBe('is "99999"; expected a whole decimal number from 1 to 65535');
   });
 
   it("rejects timing combinations that cannot work", () => {
     const result = loadConfig({ CHECK_INTERVAL_SECONDS: "1", CHECK_TIMEOUT_SECONDS: "2", DRAIN_DELAY_SECONDS: "5", DRAIN_TIMEOUT_SECONDS: "5" });
     expect(!result.ok && result.errors.map((e) => e.variable)).toEqual(["CHECK_TIMEOUT_SECONDS", "DRAIN_DELAY_SECONDS"]);
+  });
+
+  it.each([
+    ["PORT", "0x4C6D"],
+    ["PORT", "1e3"],
+    ["PORT", "80.0"],
+    ["PORT", "+80"],
+    ["SERVICE_WEIGHT", "1e2"],
+    ["SERVICE_WEIGHT", "0b11"],
+    ["DRAIN_TIMEOUT_SECONDS", "Infinity"],
+    ["DRAIN_TIMEOUT_SECONDS", "1e1"],
+    ["CHECK_INTERVAL_SECONDS", "-1"],
+  ])("accepts only plain decimal numbers: %s=%s is an error", (variable, value) => {
+    const result = loadConfig({ [variable]: value });
+    expect(!result.ok && result.errors).toEqual([{ variable, message: expect.stringContaining(`is "${value}"; expected a `) as string }]);
+  });
+
+  it("accepts decimal fractions where seconds are meant", () => {
+    const result = loadConfig({ DRAIN_DELAY_SECONDS: "0.5", CHECK_INTERVAL_SECONDS: "2.25" });
+    expect(result.ok && result.config.drain.delaySeconds).toBe(0.5);
+    expect(result.ok && result.config.consul.checkIntervalSeconds).toBe(2.25);
+  });
+
+  it("rejects a variable that is set but empty, naming it, instead of silently using the default", () => {
+    const result = loadConfig({ CONSUL_HTTP_ADDR: "", PORT: "  ", CONSUL_HTTP_TOKEN: "" });
+    expect(!result.ok && result.errors.map((e) => e.variable)).toEqual(["PORT", "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN"]);
+    expect(!result.ok && result.errors[0]?.message).toMatch(/set but empty/);
   });
 });

@@ -78,7 +78,7 @@ export function loadConfig(env: Env, defaults: { version: string } = { version: 
     weight: read.integer("SERVICE_WEIGHT", 10, 1, 256),
     consul: {
       address: read.url("CONSUL_HTTP_ADDR", "http://127.0.0.1:8500"),
-      token: env.CONSUL_HTTP_TOKEN || undefined,
+      token: read.secret("CONSUL_HTTP_TOKEN"),
       register: read.boolean("CONSUL_REGISTER", true),
       checkIntervalSeconds: read.number("CHECK_INTERVAL_SECONDS", 1, 0.1, 3600),
       checkTimeoutSeconds: read.number("CHECK_TIMEOUT_SECONDS", 1, 0.1, 3600),
@@ -119,9 +119,21 @@ class Reader {
     private readonly errors: ConfigError[],
   ) {}
 
+  /**
+   * The trimmed value, or undefined when the variable is not set. A variable
+   * set to nothing is an error rather than "use the default": `CONSUL_HTTP_ADDR=`
+   * in an env file is far more often a template that lost its value than a
+   * wish for 127.0.0.1:8500.
+   */
   private raw(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === "" ? undefined : value;
+    const value = this.env[name];
+    if (value === undefined) return undefined;
+    const trimmed = value.trim();
+    if (trimmed === "") {
+      this.errors.push({ variable: name, message: "is set but empty; give it a value or unset it to use the default" });
+      return undefined;
+    }
+    return trimmed;
   }
 
   private fail<T>(name: string, value: string, expected: string, fallback: T): T {
@@ -135,18 +147,25 @@ class Reader {
     return pattern.test(value) ? value : this.fail(name, value, expected, fallback);
   }
 
+  // Plain decimal only: Number() also accepts "0x4C6D", "1e2", "0b1" and " ",
+  // which no operator means when writing PORT or a timeout.
   number(name: string, fallback: number, min: number, max: number): number {
     const value = this.raw(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
-    return Number.isFinite(n) && n >= min && n <= max ? n : this.fail(name, value, `a number from ${min} to ${max}`, fallback);
+    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+    return n >= min && n <= max ? n : this.fail(name, value, `a decimal number from ${min} to ${max}`, fallback);
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {
     const value = this.raw(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
-    return Number.isInteger(n) && n >= min && n <= max ? n : this.fail(name, value, `a whole number from ${min} to ${max}`, fallback);
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    return n >= min && n <= max ? n : this.fail(name, value, `a whole decimal number from ${min} to ${max}`, fallback);
+  }
+
+  /** A secret: never echoed back in an error message. */
+  secret(name: string): string | undefined {
+    return this.raw(name);
   }
 
   boolean(name: string, fallback: boolean): boolean {
