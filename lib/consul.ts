@@ -41,7 +41,14 @@ export interface AgentCheck {
   Name: string;
   Status: "passing" | "warning" | "critical" | "maintenance";
   Output: string;
+  /** For a maintenance check: the reason given when it was enabled. */
+  Notes?: string;
   ServiceID: string;
+  /** "http", "maintenance", ... (empty in the health API's older answers). */
+  Type?: string;
+  /** As registered, e.g. "1s"; the agent does not echo the HTTP URL back. */
+  Interval?: string;
+  Timeout?: string;
 }
 
 export interface HealthEntry {
@@ -71,7 +78,12 @@ export interface CallOptions {
 
 export interface ConsulClient {
   readonly address: string;
+  /**
+   * Registers or updates a service. Checks the definition does not name are
+   * kept (maintenance among them); remove strays with `deregisterCheck`.
+   */
   register(def: ServiceDefinition, options?: CallOptions): Promise<void>;
+  deregisterCheck(checkId: string, options?: CallOptions): Promise<void>;
   deregister(serviceId: string, options?: CallOptions): Promise<void>;
   /** The local agent's view of one service, or undefined when it does not know it. */
   service(serviceId: string, options?: CallOptions): Promise<AgentService | undefined>;
@@ -122,8 +134,14 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
   return {
     address,
     async register(def, options) {
-      // replace-existing-checks: a re-registration must not leave an old check behind.
-      await expectOk(await call("PUT", "/v1/agent/service/register?replace-existing-checks=true", options, def), `registering ${def.ID}`);
+      // Not replace-existing-checks: that would also drop an operator's
+      // maintenance. The registration loop removes stray checks itself.
+      await expectOk(await call("PUT", "/v1/agent/service/register", options, def), `registering ${def.ID}`);
+    },
+    async deregisterCheck(checkId, options) {
+      const res = await call("PUT", `/v1/agent/check/deregister/${encodeURIComponent(checkId)}`, options);
+      if (res.status === 404) return;
+      await expectOk(res, `removing check ${checkId}`);
     },
     async deregister(serviceId, options) {
       const res = await call("PUT", `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`, options);

@@ -16,13 +16,14 @@ import { loadConfig, type Config } from "../config.js";
 import { createLogger } from "../../../lib/log.js";
 import { packageVersion } from "../version.js";
 import { ConsulError, createConsulClient, type ConsulClient } from "../../../lib/consul.js";
-import { keepRegistered, serviceDefinition } from "./registration.js";
+import { keepRegistered, maintenanceReason, operatorWeight, serviceDefinition } from "./registration.js";
 
 const USAGE = `usage: npm run agent -- <command>
   register                 register this instance with the local Consul agent
   deregister               remove it
   maint on|off [--reason]  put it in / take it out of Consul maintenance (drain)
-  weight N                 re-register with Consul weight N (1-256)
+  weight N|default         set Consul weight N (1-256), kept across resyncs and
+                           restarts until "weight default" (SERVICE_WEIGHT) again
   status [--json]          show the registration and its checks
   run                      keep it registered until SIGTERM (sidecar mode)
 configuration: the service's environment (SERVICE_NAME, PORT, ADVERTISE_ADDRESS,
@@ -54,7 +55,8 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "register":
-      await consul.register(serviceDefinition(config));
+      // Keeps a weight the operator set earlier, as the service itself would.
+      await consul.register(serviceDefinition(config, operatorWeight(await consul.service(config.serviceId))));
       say(`registered ${config.serviceId} (${config.advertiseAddress}:${config.port}) with ${consul.address}`);
       return 0;
     case "deregister":
@@ -68,10 +70,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "weight": {
-      const weight = Number(arg);
-      if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new UsageError(`weight takes a whole number from 1 to 256, got "${arg ?? ""}"`);
+      if (arg === "default") {
+        await consul.register(serviceDefinition(config));
+        say(`weight of ${config.serviceId} is back to the configured ${config.weight}`);
+        return 0;
+      }
+      const weight = /^\d+$/.test(arg ?? "") ? Number(arg) : NaN;
+      if (!(weight >= 1 && weight <= 256)) throw new UsageError(`weight takes a whole number from 1 to 256 or "default", got "${arg ?? ""}"`);
       await consul.register(serviceDefinition(config, weight));
-      say(`weight of ${config.serviceId} is now ${weight}`);
+      say(`weight of ${config.serviceId} is now ${weight} (kept until "weight default")`);
       return 0;
     }
     case "status":
@@ -87,7 +94,8 @@ async function main(argv: string[]): Promise<number> {
 async function status(config: Config, consul: ConsulClient, json: boolean): Promise<number> {
   const service = await consul.service(config.serviceId);
   const checks = service ? await consul.checks(config.serviceId) : [];
-  const maintenance = checks.some((c) => c.CheckID.startsWith("_service_maintenance:"));
+  const reason = maintenanceReason(checks);
+  const maintenance = reason !== undefined;
   const healthy = service !== undefined && checks.length > 0 && checks.every((c) => c.Status === "passing");
   if (json) {
     process.stdout.write(`${JSON.stringify({ id: config.serviceId, registered: service !== undefined, healthy, maintenance, service: service ?? null, checks })}\n`);
@@ -100,8 +108,8 @@ async function status(config: Config, consul: ConsulClient, json: boolean): Prom
   const lines = [
     `service    ${service.ID} (${service.Service}) at ${service.Address}:${service.Port}`,
     `version    ${service.Meta?.version ?? "?"}`,
-    `weights    passing=${service.Weights.Passing} warning=${service.Weights.Warning}`,
-    `maint      ${maintenance ? "on" : "off"}`,
+    `weights    passing=${service.Weights.Passing} warning=${service.Weights.Warning}${operatorWeight(service) === undefined ? "" : " (set by an operator)"}`,
+    `maint      ${maintenance ? `on (${reason})` : "off"}`,
     ...checks.map((c) => `check      ${c.Status.padEnd(8)} ${c.Name}${c.Output ? ` — ${c.Output.trim().split("\n")[0]}` : ""}`),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
