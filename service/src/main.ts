@@ -8,6 +8,7 @@ import { createConsulClient } from "../../lib/consul.js";
 import { keepRegistered, type Registration } from "./agent/registration.js";
 import { createApp } from "./app.js";
 import { loadConfig } from "./config.js";
+import { trackConnections } from "./connections.js";
 import { drain } from "./drain.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createLogger } from "../../lib/log.js";
@@ -27,6 +28,7 @@ const lifecycle = createLifecycle(metrics, !config.consul.register);
 const app = createApp({ config, lifecycle, metrics, log });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.bindAddress }) as Server;
+const connections = trackConnections(server);
 server.on("error", (err) => {
   log.error("cannot listen", { address: config.bindAddress, port: config.port, error: err.message });
   process.exit(1);
@@ -49,7 +51,7 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   draining = true;
   log.info("signal received", { signal });
-  void drain({ config, server, lifecycle, log, registration }).then((outcome) => {
+  void drain({ config, server, connections, lifecycle, log, registration }).then((outcome) => {
     log.info("drained; exiting", { outcome });
     process.exit(outcome === "clean" ? 0 : 1);
   });
