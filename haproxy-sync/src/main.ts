@@ -5,6 +5,7 @@
  * (be_<service>), RESYNC_SECONDS (5), LOG_LEVEL (info).
  */
 import { createLogger } from "../../lib/log.js";
+import { backendName, DEFAULT_SERVICE_NAME } from "../../lib/names.js";
 import { runSync, type SyncOptions } from "./sync.js";
 
 function positive(name: string, fallback: number): number {
@@ -17,9 +18,11 @@ function positive(name: string, fallback: number): number {
   return value;
 }
 
-const service = process.env.SERVICE_NAME || "cabify";
+const service = process.env.SERVICE_NAME || DEFAULT_SERVICE_NAME;
 const level = process.env.LOG_LEVEL === "debug" ? "debug" : "info";
 const log = createLogger(level, { component: "haproxy-consul-sync", service });
+// runSync ends within moments of the abort (the blocking query is aborted
+// too), so systemd's stop does not wait out a 30 s query.
 const stop = new AbortController();
 for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => stop.abort());
 const options: SyncOptions = {
@@ -27,7 +30,7 @@ const options: SyncOptions = {
   consulToken: process.env.CONSUL_HTTP_TOKEN || undefined,
   service,
   socket: process.env.HAPROXY_SOCKET || "/run/haproxy/admin.sock",
-  backend: process.env.HAPROXY_BACKEND || `be_${service}`,
+  backend: process.env.HAPROXY_BACKEND || backendName(service),
   resyncSeconds: positive("RESYNC_SECONDS", 5),
   log,
   signal: stop.signal,

@@ -1,5 +1,6 @@
 import { hostname, networkInterfaces } from "node:os";
 import type { LogLevel } from "../../lib/log.js";
+import { DEFAULT_SERVICE_NAME } from "../../lib/names.js";
 
 export type { LogLevel };
 
@@ -64,7 +65,7 @@ export function loadConfig(env: Env, defaults: { version: string } = { version: 
   const errors: ConfigError[] = [];
   const read = new Reader(env, errors);
 
-  const serviceName = read.match("SERVICE_NAME", "cabify", /^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes");
+  const serviceName = read.match("SERVICE_NAME", DEFAULT_SERVICE_NAME, /^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and dashes");
   const port = read.integer("PORT", 8080, 1, 65535);
   const advertiseAddress = read.match("ADVERTISE_ADDRESS", firstExternalIPv4(), IPV4, "an IPv4 address");
   const config: Config = {

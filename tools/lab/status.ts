@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { backendName } from "../../lib/names.js";
 import type { Topology } from "../topology/types.js";
 import { docker, dockerExec } from "./docker.js";
 import { labHosts, type LabHost } from "./hosts.js";
@@ -51,7 +52,7 @@ export async function readStatus(topology: Topology): Promise<LabStatus> {
     const addrs = await dockerExec(lb.container, "ip -4 -o addr show").catch(() => "");
     if (addrs.includes(` ${topology.vip.address}/`)) vipHolders.push(lb.name);
     const csv = await dockerExec(lb.container, "echo 'show stat' | socat stdio /run/haproxy/admin.sock").catch(() => "");
-    backends.push(...parseStat(lb.name, `be_${topology.service.name}`, csv));
+    backends.push(...parseStat(lb.name, backendName(topology.service.name), csv));
   }
   return { hosts: states, members, raft, vipHolders, backends };
 }
