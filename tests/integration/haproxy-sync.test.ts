@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseServersState, runtimeCommand } from "../../haproxy-sync/src/runtime-api.js";
+import { parseServersState, runtimeCommand, sendCommand } from "../../haproxy-sync/src/runtime-api.js";
 import { runSync } from "../../haproxy-sync/src/sync.js";
 import { createLogger } from "../../lib/log.js";
+import { backendName, DEFAULT_SERVICE_NAME } from "../../lib/names.js";
 import { exited, track } from "../../tools/loopback/processes.js";
 import type { ServiceProcess } from "../../tools/loopback/service.js";
 import { tryGet, waitFor } from "../../tools/loopback/wait.js";
@@ -17,16 +18,19 @@ import { useConsulCluster } from "./cluster.js";
  */
 describe("HAProxy follows Consul through the Runtime API", () => {
   const ctx = useConsulCluster();
+  const service = DEFAULT_SERVICE_NAME;
+  const backend = backendName(service);
   let haproxy: ChildProcess;
   let dir: string;
   let socket: string;
+  let operatorSocket: string;
   let frontend: string;
   const services: ServiceProcess[] = [];
   const stopSync = new AbortController();
   let sync: Promise<void>;
   const syncLogs: string[] = [];
 
-  const slots = async () => parseServersState(await runtimeCommand(socket, "show servers state be_cabify"));
+  const slots = async () => parseServersState(await runtimeCommand(socket, `show servers state ${backend}`));
   const slotOf = async (svc: ServiceProcess) => (await slots()).find((s) => `http://${s.addr}:${s.port}` === svc.url);
 
   // Runs after the cluster is up (hooks run in order) and is torn down before it (afterAll runs in reverse).
@@ -34,13 +38,16 @@ describe("HAProxy follows Consul through the Runtime API", () => {
     const { cluster } = ctx;
     dir = mkdtempSync(join(tmpdir(), "cabify-haproxy-"));
     socket = join(dir, "admin.sock");
+    operatorSocket = join(dir, "operator.sock");
     frontend = `http://${cluster.subnet}.50:18080`;
     // The essentials of ansible/roles/haproxy's backend: empty template slots
-    // in maintenance, redispatch + retries, fast checks on /readyz.
+    // in maintenance, redispatch + retries, fast checks on /readyz. be_probe
+    // and be_static are only for the answers test: the sync never touches them.
     writeFileSync(
       join(dir, "haproxy.cfg"),
       `global
   stats socket ${socket} mode 600 level admin
+  stats socket ${operatorSocket} mode 600 level operator
 defaults
   mode http
   timeout connect 500ms
@@ -51,19 +58,25 @@ defaults
   retry-on all-retryable-errors
   option httpchk GET /readyz
   default-server inter 300 fall 2 rise 1
-frontend fe_cabify
+frontend fe_${service}
   bind ${cluster.subnet}.50:18080
-  default_backend be_cabify
-backend be_cabify
+  default_backend ${backend}
+backend ${backend}
   balance roundrobin
-  server-template app 1-4 0.0.0.0:18081 check disabled
+  server-template app 1-4 unassigned.invalid:18081 check disabled init-addr last,0.0.0.0
+backend be_probe
+  balance roundrobin
+  server-template probe 1-2 unassigned.invalid:18081 check disabled init-addr last,0.0.0.0
+backend be_static
+  balance static-rr
+  server s1 127.0.0.1:18081 disabled
 `,
     );
     haproxy = track(spawn("haproxy", ["-W", "-db", "-f", join(dir, "haproxy.cfg")], { stdio: "ignore" }));
     await waitFor("the HAProxy runtime API", async () => (await slots()).length === 4);
 
     const log = createLogger("info", {}, (line) => void syncLogs.push(line));
-    sync = runSync({ consulAddress: cluster.clients[0]!.http, consulToken: undefined, service: "cabify", socket, backend: "be_cabify", resyncSeconds: 1, log, signal: stopSync.signal });
+    sync = runSync({ consulAddress: cluster.clients[0]!.http, consulToken: undefined, service, socket, backend, resyncSeconds: 1, log, signal: stopSync.signal });
   });
 
   afterAll(async () => {
@@ -72,6 +85,30 @@ backend be_cabify
     haproxy?.kill("SIGKILL");
     if (haproxy) await exited(haproxy);
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("judges each Runtime API answer the way this HAProxy means it", async () => {
+    // [socket, command, applied?]: every command the planner emits, applied and refused.
+    const cases: [string, string, boolean][] = [
+      [socket, "set server be_probe/probe1 addr 127.0.0.1 port 18081", true], // "IP changed from '0.0.0.0' to ..."
+      [socket, "set server be_probe/probe1 addr 127.0.0.1 port 18082", true], // "no need to change the addr, port changed ..."
+      [socket, "set server be_probe/probe1 weight 10", true],
+      [socket, "set server be_probe/probe1 state ready", true],
+      [socket, "set server be_probe/probe1 state drain", true],
+      [socket, "set server be_probe/probe1 state maint", true],
+      [socket, "set server be_probe/probe9 state ready", false], // "No such server."
+      [socket, "set server be_nope/probe1 weight 3", false], // "No such backend."
+      [socket, "set server be_probe/probe1 weight 300", false], // "Absolute weight can only be between 0 and 256 inclusive."
+      [socket, "set server be_static/s1 weight 5", false], // "Backend is using a static LB algorithm ..."
+      [socket, "set server be_probe/probe2 addr 10.77.0.999 port 18081", false], // "Invalid addr ..."
+      [socket, "set server be_probe/probe2 addr 127.0.0.2 port x", false], // "IP changed ..., problem converting port ..."
+      [operatorSocket, "set server be_probe/probe2 state ready", false], // "Permission denied"
+    ];
+    const judged = [];
+    for (const [path, command] of cases) judged.push(await sendCommand(path, command));
+    expect(judged.map((r) => [r.command, r.refused === undefined])).toEqual(cases.map(([, command, applied]) => [command, applied]));
+    const probe1 = parseServersState(await runtimeCommand(socket, "show servers state be_probe"))[0];
+    expect(probe1).toEqual({ name: "probe1", addr: "127.0.0.1", port: 18082, weight: 10, state: "maint" });
   });
 
   it("puts registered instances into service and balances across them", async () => {
@@ -132,7 +169,7 @@ backend be_cabify
     const client = ctx.cluster.clients[0]!;
     const before = await slots();
     await client.kill();
-    await waitFor("the sync noticing", () => Promise.resolve(syncLogs.some((l) => l.includes("Consul unreachable"))), 10_000);
+    await waitFor("the sync noticing", () => Promise.resolve(syncLogs.some((l) => l.includes("cannot watch Consul"))), 10_000);
     for (let i = 0; i < 10; i++) expect((await tryGet(`${frontend}/status`))?.status).toBe(200);
     expect(await slots()).toEqual(before);
     await client.start();
