@@ -1,10 +1,10 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createConsulClient, type ConsulClient } from "../../lib/consul.js";
 import { startConsulCluster, type ConsulCluster } from "../../tools/loopback/consul.js";
 import { startService, type ServiceProcess } from "../../tools/loopback/service.js";
 import { waitFor } from "../../tools/loopback/wait.js";
 
-export interface ClusterContext {
+interface ClusterContext {
   readonly cluster: ConsulCluster;
   /** The client agent's API: where services register. */
   readonly consul: ConsulClient;
@@ -16,7 +16,10 @@ export interface ClusterContext {
 
 /**
  * One real 3-server quorum + 1 client agent for a test file: started before
- * its tests, and every service and agent killed after them.
+ * its tests, and every service and agent killed after them. Before each test
+ * the cluster is made whole again (an agent an earlier test killed and left
+ * down is restarted, and the test waits for a leader and full membership),
+ * so no test depends on how the one before it ended.
  *
  * @example
  * const ctx = useConsulCluster();
@@ -30,6 +33,10 @@ export function useConsulCluster(): ClusterContext {
   beforeAll(async () => {
     cluster = await startConsulCluster({ clients: 1 });
     consul = createConsulClient(cluster.clients[0]!.http);
+  });
+
+  beforeEach(async () => {
+    await ready(cluster).whole();
   });
 
   afterAll(async () => {

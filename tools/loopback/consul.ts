@@ -9,7 +9,7 @@ import { tryGet, waitFor } from "./wait.js";
 const repo = resolve(import.meta.dirname, "../..");
 
 /** The pinned Consul binary: $CONSUL_BIN (set by scripts/test.sh) or built/cached on demand. */
-export function consulBinary(): string {
+function consulBinary(): string {
   const bin = process.env.CONSUL_BIN ?? execFileSync(join(repo, "scripts/ensure-consul.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   process.env.CONSUL_BIN = bin;
   return bin;
@@ -34,8 +34,20 @@ export interface ConsulCluster {
   readonly subnet: string;
   readonly servers: ConsulAgent[];
   readonly clients: ConsulAgent[];
-  /** The agent currently leading Raft, asked of any running server. */
+  /**
+   * The server that every server names as Raft leader, once they all agree.
+   * A server that is down names nobody, so this waits for it to be back
+   * rather than skipping it.
+   */
   leader(): Promise<ConsulAgent>;
+  /** The server `server` itself names as leader, or undefined when it names none or does not answer. */
+  leaderSeenBy(server: ConsulAgent): Promise<ConsulAgent | undefined>;
+  /**
+   * Starts every agent that is not running, then waits until the servers
+   * agree on a leader and every agent sees every other alive: the state a
+   * test can start from whatever an earlier test did to the cluster.
+   */
+  whole(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +55,7 @@ export interface ConsulCluster {
  * A real Consul quorum on loopback: 3 servers and `clients` client agents, each
  * on its own 127.77.R.x address (R random per cluster, so a leftover from an
  * earlier run cannot collide) with Consul's default ports, data in a temp dir.
- * Resolves once a leader is elected and every client has joined.
+ * Resolves once the servers agree on a leader and every agent has joined.
  *
  * @example
  * const cluster = await startConsulCluster({ clients: 1 });
@@ -120,15 +132,28 @@ export async function startConsulCluster({ clients = 1 }: { clients?: number } =
     subnet,
     servers,
     clients: clientAgents,
+    async leaderSeenBy(server) {
+      const res = await tryGet(`${server.http}/v1/status/leader`);
+      const address = res?.ok ? ((await res.json()) as string) : "";
+      return servers.find((s) => address === `${s.ip}:8300`);
+    },
     async leader() {
-      return waitFor("a Raft leader", async () => {
-        for (const server of servers.filter((s) => s.running)) {
-          const res = await tryGet(`${server.http}/v1/status/leader`);
-          const address = res?.ok ? ((await res.json()) as string) : "";
-          const leader = servers.find((s) => address === `${s.ip}:8300`);
-          if (leader?.running) return leader;
-        }
-        return undefined;
+      return waitFor("one Raft leader named by every server", async () => {
+        const seen = await Promise.all(servers.map((s) => cluster.leaderSeenBy(s)));
+        return seen[0] !== undefined && seen.every((l) => l === seen[0]) ? seen[0] : undefined;
+      });
+    },
+    async whole() {
+      await Promise.all(all.filter((a) => !a.running).map((a) => a.start()));
+      await cluster.leader();
+      // Asked of every agent, not one: an agent restarted a moment ago only
+      // counts once it has itself rejoined, and the others have seen it back.
+      await waitFor("every agent seeing every agent alive", async () => {
+        const views = await Promise.all(all.map(async (a) => {
+          const res = await tryGet(`${a.http}/v1/agent/members`);
+          return res?.ok ? ((await res.json()) as { Name: string; Status: number }[]) : [];
+        }));
+        return views.every((members) => all.every((a) => members.some((m) => m.Name === a.name && m.Status === 1)));
       });
     },
     async stop() {
@@ -138,14 +163,7 @@ export async function startConsulCluster({ clients = 1 }: { clients?: number } =
   };
 
   try {
-    await Promise.all(all.map((a) => a.start()));
-    await cluster.leader();
-    // Every agent sees every other as alive: the cluster is ready for registrations.
-    await waitFor("all agents alive in the member list", async () => {
-      const res = await tryGet(`${servers[0]!.http}/v1/agent/members`);
-      const members = res?.ok ? ((await res.json()) as { Name: string; Status: number }[]) : [];
-      return members.filter((m) => m.Status === 1).length === all.length;
-    });
+    await cluster.whole();
   } catch (err) {
     await cluster.stop();
     throw err;
