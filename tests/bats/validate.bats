@@ -10,6 +10,10 @@ setup() {
   FIXTURES=tests/fixtures/topology
 }
 
+teardown() {
+  if [ -n "${LOCKED_DIR:-}" ]; then rm -rf "$LOCKED_DIR"; fi
+}
+
 # Straight to tsx rather than through npm: the same code, a second faster.
 validate() {
   "$REPO/node_modules/.bin/tsx" "$REPO/tools/topology/cli.ts" "$@"
@@ -79,10 +83,20 @@ refute_stack_trace() {
 }
 
 @test "an unreadable file exits 2" {
-  [ "$(id -u)" -ne 0 ] || skip "root reads any file"
-  cp configs/topology.yml "$BATS_TEST_TMPDIR/locked.yml"
-  chmod 000 "$BATS_TEST_TMPDIR/locked.yml"
-  run --separate-stderr validate "$BATS_TEST_TMPDIR/locked.yml"
+  # Root reads a file whatever its mode, so as root the CLI runs as nobody.
+  # The file sits in a directory of its own that anyone may enter (bats' own
+  # temp dirs are 0700), so the only thing that changes below is its mode.
+  local as=()
+  [ "$(id -u)" -ne 0 ] || as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  LOCKED_DIR=$(mktemp -d /tmp/validate-locked.XXXXXX)
+  chmod 755 "$LOCKED_DIR"
+  cp configs/topology.yml "$LOCKED_DIR/locked.yml"
+  chmod 644 "$LOCKED_DIR/locked.yml"
+  # The control: the same user reads the same file while it is readable.
+  run "${as[@]}" env HOME="$LOCKED_DIR" "$REPO/node_modules/.bin/tsx" "$REPO/tools/topology/cli.ts" "$LOCKED_DIR/locked.yml"
+  [ "$status" -eq 0 ] || skip "user nobody cannot run the CLI from $REPO: $output"
+  chmod 000 "$LOCKED_DIR/locked.yml"
+  run --separate-stderr "${as[@]}" env HOME="$LOCKED_DIR" "$REPO/node_modules/.bin/tsx" "$REPO/tools/topology/cli.ts" "$LOCKED_DIR/locked.yml"
   [ "$status" -eq 2 ]
   [[ "$stderr" == *"locked.yml: cannot read: permission denied (EACCES)"* ]]
 }

@@ -13,8 +13,6 @@ import { checkRules } from "./rules.js";
 import { checkSchema } from "./schema.js";
 import type { Finding, LoadResult, TopologyError } from "./types.js";
 
-export type { LoadResult, TopologyError } from "./types.js";
-
 /**
  * The file could not be read at all (missing, a directory, no permission,
  * too large): distinct from an invalid topology so the CLI can exit 2.

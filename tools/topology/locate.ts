@@ -5,7 +5,7 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from "yaml";
 import type { Path } from "./types.js";
 
-export interface Position {
+interface Position {
   line: number;
   column: number;
 }

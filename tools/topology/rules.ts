@@ -10,9 +10,9 @@ import { label } from "./locate.js";
 import type { Finding, Host, Path, Topology } from "./types.js";
 
 /** A finding before the rule id is attached: rules only say what and where. */
-export type Issue = Omit<Finding, "rule">;
+type Issue = Omit<Finding, "rule">;
 
-export interface Rule {
+interface Rule {
   id: string;
   check(topology: Topology): Issue[];
 }

@@ -10,7 +10,7 @@ export interface Host {
 }
 
 /** A load balancer: a host plus its VRRP priority. */
-export interface LoadBalancerNode extends Host {
+interface LoadBalancerNode extends Host {
   priority: number;
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import schema from "../../configs/topology.schema.json" with { type: "json" };
 import { MAX_TOPOLOGY_BYTES } from "./constants.js";
 import { formatError, formatJson } from "./format.js";
 import { loadTopology, UnreadableError, validateTopologyText } from "./load.js";
@@ -81,6 +82,23 @@ const BROKEN: [name: string, rule: string, line: number, column: number, count?:
 
 const VALID = ["valid-5-servers", "valid-block-style"];
 
+/** Schema keys that annotate, reference or nest, as opposed to asserting something a value can fail. */
+const NOT_ASSERTIONS = new Set(["$schema", "$comment", "$defs", "$ref", "title", "description", "properties", "items"]);
+
+/** Every assertion keyword configs/topology.schema.json uses; each can fail as rule "schema/<keyword>". */
+function schemaKeywords(node: unknown, found = new Set<string>()): Set<string> {
+  if (typeof node !== "object" || node === null) return found;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "properties" || key === "$defs") for (const child of Object.values(value as object)) schemaKeywords(child, found);
+    else if (key === "items") schemaKeywords(value, found);
+    else if (!NOT_ASSERTIONS.has(key)) found.add(key);
+  }
+  return found;
+}
+
+/** Every rule id the validator can report: YAML syntax, each schema keyword, each semantic rule. */
+const RULE_IDS = new Set(["yaml-syntax", ...[...schemaKeywords(schema)].map((k) => `schema/${k}`), ...RULES.map((r) => r.id)]);
+
 function errorsOf(result: LoadResult) {
   if (result.ok) throw new Error("expected the topology to be invalid");
   return result.errors;
@@ -112,7 +130,9 @@ describe("fixtures", () => {
     const files = (await readdir(FIXTURES)).filter((f) => f.endsWith(".yml")).map((f) => f.slice(0, -4));
     expect(files.sort()).toEqual([...BROKEN.map(([name]) => name), ...VALID].sort());
     const covered = new Set(BROKEN.map(([, rule]) => rule));
-    expect(RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
+    expect([...RULE_IDS].filter((id) => !covered.has(id))).toEqual([]);
+    // And the other way round: a table entry naming a rule that does not exist is a typo.
+    expect([...covered].filter((id) => !RULE_IDS.has(id))).toEqual([]);
   });
 });
 
@@ -176,17 +196,29 @@ describe("robustness", () => {
     };
   }
 
-  function expectClean(text: string) {
+  /**
+   * Validates `text` and checks every error is one a person can act on: a
+   * rule id the validator really has, and a file:line:column inside `text`
+   * (a column may sit one past a line's end, where something is missing).
+   * Returns the rule ids reported, so callers can check the input did reach
+   * the checks it was meant to exercise.
+   */
+  function expectClean(text: string): string[] {
     const result = validateTopologyText(text, "fuzz.yml");
-    if (result.ok) return;
+    if (result.ok) return [];
     expect(result.errors.length).toBeGreaterThan(0);
+    const lines = text.split("\n");
     for (const e of result.errors) {
-      expect(e.line).toBeGreaterThanOrEqual(1);
-      expect(e.column).toBeGreaterThanOrEqual(1);
-      expect(e.rule).toMatch(/^(yaml-syntax|schema\/\w+|[a-z0-9-]+)$/);
+      const where = `${e.file}:${e.line}:${e.column} [${e.rule}] ${e.message}`;
+      expect(RULE_IDS.has(e.rule), `${where}: unknown rule`).toBe(true);
+      expect(e.file, where).toBe("fuzz.yml");
+      expect(Number.isInteger(e.line) && e.line >= 1 && e.line <= lines.length, `${where}: no such line (${lines.length} lines)`).toBe(true);
+      const width = lines[e.line - 1]?.length ?? 0;
+      expect(Number.isInteger(e.column) && e.column >= 1 && e.column <= width + 1, `${where}: no such column (line is ${width} long)`).toBe(true);
       expect(e.message).not.toBe("");
       expect(e.fix).not.toBe("");
     }
+    return result.errors.map((e) => e.rule);
   }
 
   it("survives a few hundred mutations of the real topology", async () => {
@@ -203,19 +235,34 @@ describe("robustness", () => {
       (t) => t.slice(0, pick(t.length)),
       (t) => t.replace(/\d+/g, (d) => (random() < 0.1 ? String(Number(d) * 1e6 + pick(3)) : d)),
     ];
+    const reported = new Set<string>();
+    let invalid = 0;
     for (let i = 0; i < 400; i++) {
       let text = real;
       for (let n = 1 + pick(3); n > 0; n--) text = mutations[pick(mutations.length)]!(text);
-      expectClean(text);
+      const rules = expectClean(text);
+      if (rules.length > 0) invalid += 1;
+      for (const rule of rules) reported.add(rule);
     }
+    // The fuzz only means something if its inputs fail, and at every stage:
+    // syntax, schema and the semantic rules (with this seed, 303 of 400 inputs fail).
+    expect(invalid).toBeGreaterThan(200);
+    expect(reported.has("yaml-syntax")).toBe(true);
+    expect([...reported].some((r) => r.startsWith("schema/"))).toBe(true);
+    expect(RULES.some((r) => reported.has(r.id))).toBe(true);
   });
 
   it("survives random text", () => {
     const random = prng(7);
+    const reported = new Set<string>();
     for (let i = 0; i < 200; i++) {
       const length = Math.floor(random() * 300);
-      expectClean(String.fromCharCode(...Array.from({ length }, () => Math.floor(random() * (random() < 0.5 ? 128 : 0xffff)))));
+      const rules = expectClean(String.fromCharCode(...Array.from({ length }, () => Math.floor(random() * (random() < 0.5 ? 128 : 0xffff)))));
+      for (const rule of rules) reported.add(rule);
     }
+    // Random text mostly parses as a plain scalar; some of it must still reach the parser's errors.
+    expect(reported.has("yaml-syntax")).toBe(true);
+    expect(reported.has("schema/type")).toBe(true);
   });
 
   it.each([
@@ -227,5 +274,7 @@ describe("robustness", () => {
     ["custom tags", "cluster: !!binary aGVsbG8=\nnetwork: !foo x\n"],
     ["control characters", "\u0000\u0001\u001b: \u0007\n"],
     ["a byte order mark", "\uFEFFcluster: x\n"],
-  ])("survives %s", (_, text) => expectClean(text));
+  ])("survives %s", (_, text) => {
+    expectClean(text);
+  });
 });
