@@ -33,6 +33,30 @@ describe("HAProxy follows Consul through the Runtime API", () => {
   const slots = async () => parseServersState(await runtimeCommand(socket, `show servers state ${backend}`));
   const slotOf = async (svc: ServiceProcess) => (await slots()).find((s) => `http://${s.addr}:${s.port}` === svc.url);
 
+  let nextOctet = 31;
+  /**
+   * Kills what an earlier test started and starts `n` new instances, waiting
+   * until exactly they are ready in HAProxy: every test begins from the same
+   * state, whatever ran before it.
+   */
+  async function freshInstances(n: number): Promise<ServiceProcess[]> {
+    // Killed and deregistered: a crashed instance's registration would keep
+    // its slot (critical -> maint) for a minute and fill the template.
+    for (const svc of services.splice(0)) {
+      svc.signal("SIGKILL");
+      await svc.exit;
+      await ctx.consul.deregister(svc.serviceId);
+    }
+    const started: ServiceProcess[] = [];
+    for (let i = 0; i < n; i++) started.push(await ctx.start(nextOctet++));
+    services.push(...started);
+    await waitFor(`${n} new instances ready in HAProxy, and only they`, async () => {
+      const ready = (await slots()).filter((slot) => slot.state === "ready").map((slot) => `http://${slot.addr}:${slot.port}`);
+      return ready.length === n && started.every((svc) => ready.includes(svc.url));
+    }, 20_000, 20);
+    return started;
+  }
+
   // Runs after the cluster is up (hooks run in order) and is torn down before it (afterAll runs in reverse).
   beforeAll(async () => {
     const { cluster } = ctx;
@@ -112,18 +136,17 @@ backend be_static
   });
 
   it("puts registered instances into service and balances across them", async () => {
-    for (const last of [31, 32]) services.push(await ctx.start(last));
     const started = performance.now();
-    await waitFor("both instances ready in HAProxy", async () => (await slots()).filter((s) => s.state === "ready").length === 2, 15_000, 20);
-    console.log(`[measure] instance start -> HAProxy ready (registration + first check + sync): ${Math.round(performance.now() - started)} ms`);
+    const instances = await freshInstances(2);
+    console.log(`[measure] 2 instances started -> HAProxy ready (process start + registration + first check + sync): ${Math.round(performance.now() - started)} ms`);
 
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add(await (await fetch(`${frontend}/status`)).text());
-    expect(seen).toEqual(new Set([`OK from ${ctx.cluster.subnet}.31`, `OK from ${ctx.cluster.subnet}.32`]));
+    expect(seen).toEqual(new Set(instances.map((svc) => `OK from ${new URL(svc.url).hostname}`)));
   });
 
   it("drains an instance in HAProxy within a second of Consul maintenance, and restores it", async () => {
-    const [first] = services;
+    const [first, second] = await freshInstances(2);
     const changedAt = performance.now();
     await ctx.consul.maintenance(first!.serviceId, true, "test");
     await waitFor("the slot draining", async () => (await slotOf(first!))?.state === "drain", 5000, 10);
@@ -131,14 +154,13 @@ backend be_static
     console.log(`[measure] Consul maintenance -> HAProxy drain: ${ms} ms`);
     expect(ms).toBeLessThan(1500);
 
-    for (let i = 0; i < 10; i++) expect(await (await fetch(`${frontend}/status`)).text()).toBe(`OK from ${ctx.cluster.subnet}.32`);
+    for (let i = 0; i < 10; i++) expect(await (await fetch(`${frontend}/status`)).text()).toBe(`OK from ${new URL(second!.url).hostname}`);
     await ctx.consul.maintenance(first!.serviceId, false, "test");
     await waitFor("the slot ready again", async () => (await slotOf(first!))?.state === "ready", 5000, 10);
   });
 
   it("loses no request while an instance drains and exits under load", async () => {
-    const [, second] = services;
-    await waitFor("both ready", async () => (await slots()).filter((s) => s.state === "ready").length === 2);
+    const [, second] = await freshInstances(2);
     let ok = 0;
     const failures: string[] = [];
     // A bounded load: at most 600 requests or 15 s, whichever comes first.
@@ -155,7 +177,7 @@ backend be_static
         }
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor("the load under way", () => Promise.resolve(ok >= 20), 5000, 10);
     second!.signal("SIGTERM");
     expect(await second!.exit).toBe(0);
     await load;
@@ -166,6 +188,7 @@ backend be_static
   });
 
   it("keeps the last known backends while Consul is unreachable", async () => {
+    await freshInstances(1);
     const client = ctx.cluster.clients[0]!;
     const before = await slots();
     await client.kill();
