@@ -39,7 +39,12 @@ server.on("listening", () => {
 
 let registration: Registration | undefined;
 if (config.consul.register) {
-  registration = keepRegistered({ config, consul: createConsulClient(config.consul.address, config.consul.token), log });
+  registration = keepRegistered({
+    config,
+    consul: createConsulClient(config.consul.address, config.consul.token),
+    log,
+    onReconcile: (result) => metrics.increment("cabify_consul_reconciles_total", { result }),
+  });
   void registration.registered.then(() => lifecycle.markRegistered());
 }
 

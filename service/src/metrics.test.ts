@@ -18,4 +18,16 @@ describe("metrics", () => {
     const text = createMetrics({ version: '1"2', instance: "a\\b" }).render();
     expect(text).toContain('cabify_build_info{version="1\\"2",instance="a\\\\b"} 1');
   });
+
+  it("counts registration passes by result, each series on its own", () => {
+    const metrics = createMetrics({ version: "0.1.0", instance: "i" });
+    expect(metrics.render()).not.toContain("cabify_consul_reconciles_total");
+    metrics.increment("cabify_consul_reconciles_total", { result: "in_sync" });
+    metrics.increment("cabify_consul_reconciles_total", { result: "in_sync" });
+    metrics.increment("cabify_consul_reconciles_total", { result: "mended" });
+    const text = metrics.render();
+    expect(text).toContain("# TYPE cabify_consul_reconciles_total counter");
+    expect(text).toContain('cabify_consul_reconciles_total{result="in_sync"} 2');
+    expect(text).toContain('cabify_consul_reconciles_total{result="mended"} 1');
+  });
 });

@@ -11,11 +11,17 @@ const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 export interface Metrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   setGauge(name: GaugeName, value: number): void;
+  increment(name: CounterName, labels?: Labels): void;
   /** The text exposition format, version 0.0.4. */
   render(): string;
 }
 
 export type GaugeName = "cabify_ready" | "cabify_draining" | "cabify_inflight_requests";
+export type CounterName = "cabify_consul_reconciles_total";
+
+const counterHelp: Record<CounterName, string> = {
+  cabify_consul_reconciles_total: "Passes of the registration loop, by result: in_sync, mended (the agent's definition was corrected) or failed.",
+};
 
 const key = (labels: Labels) => JSON.stringify(labels);
 
@@ -32,6 +38,7 @@ function formatLabels(labels: Labels): string {
  */
 export function createMetrics(build: { version: string; instance: string }): Metrics {
   const requests = new Map<string, { labels: Labels; count: number }>();
+  const counters = new Map<CounterName, Map<string, { labels: Labels; count: number }>>();
   const durations = new Map<string, { labels: Labels; buckets: number[]; sum: number; count: number }>();
   const gauges = new Map<GaugeName, number>([
     ["cabify_ready", 0],
@@ -65,6 +72,14 @@ export function createMetrics(build: { version: string; instance: string }): Met
       gauges.set(name, value);
     },
 
+    increment(name, labels = {}) {
+      const series = counters.get(name) ?? new Map<string, { labels: Labels; count: number }>();
+      const one = series.get(key(labels)) ?? { labels, count: 0 };
+      one.count += 1;
+      series.set(key(labels), one);
+      counters.set(name, series);
+    },
+
     render() {
       const lines: string[] = [
         "# HELP cabify_build_info Build information; the value is always 1.",
@@ -83,6 +98,10 @@ export function createMetrics(build: { version: string; instance: string }): Met
         lines.push(`cabify_http_request_duration_seconds_bucket${formatLabels({ ...labels, le: "+Inf" })} ${count}`);
         lines.push(`cabify_http_request_duration_seconds_sum${formatLabels(labels)} ${sum}`);
         lines.push(`cabify_http_request_duration_seconds_count${formatLabels(labels)} ${count}`);
+      }
+      for (const [name, series] of counters) {
+        lines.push(`# HELP ${name} ${counterHelp[name]}`, `# TYPE ${name} counter`);
+        for (const { labels, count } of series.values()) lines.push(`${name}${formatLabels(labels)} ${count}`);
       }
       for (const [name, value] of gauges) {
         lines.push(`# HELP ${name} ${gaugeHelp[name]}`, `# TYPE ${name} gauge`, `${name} ${value}`);

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { createConsulClient } from "../../lib/consul.js";
 import { DRAIN_REASON } from "../../service/src/agent/registration.js";
@@ -23,6 +22,12 @@ describe("registration with a real 3-server Consul", () => {
   }
 
   const ready = async (svc: ServiceProcess) => (await tryGet(`${svc.url}/readyz`))?.status === 200;
+
+  /** How many registration passes ended with `result`, from the service's own /metrics. */
+  async function reconciles(svc: ServiceProcess, result: "in_sync" | "mended"): Promise<number> {
+    const text = await (await fetch(`${svc.url}/metrics`)).text();
+    return Number(new RegExp(`^cabify_consul_reconciles_total\\{result="${result}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  }
 
   it("registers, passes its /readyz check and is returned by the health API", async () => {
     const { cluster } = ctx;
@@ -79,8 +84,9 @@ describe("registration with a real 3-server Consul", () => {
     await ctx.passing(svc);
     await agentCli(svc, "weight", "5");
     await agentCli(svc, "maint", "on", "--reason", "disk check");
-    // Nothing to wait for but time: four resync intervals (0.5 s each) in which the loop must change nothing.
-    await sleep(2000);
+    // Four full passes of the loop after the operator's changes, each of which must find the agent in sync.
+    const before = await reconciles(svc, "in_sync");
+    await waitFor("four more passes of the registration loop", async () => (await reconciles(svc, "in_sync")) >= before + 4, 10_000);
     const held = async () => ({
       weight: (await ctx.consul.service(svc.serviceId))?.Weights.Passing,
       maintenance: (await ctx.consul.checks(svc.serviceId)).find((c) => c.CheckID.startsWith("_service_maintenance:"))?.Notes,

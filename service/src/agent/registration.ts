@@ -136,7 +136,12 @@ export interface RegistrationOptions {
   log: Logger;
   /** Backoff bounds while Consul is unreachable, in ms. */
   backoff?: { initialMs: number; maxMs: number };
+  /** Told the result of every pass (the service counts them in /metrics). */
+  onReconcile?: (result: ReconcileResult) => void;
 }
+
+/** in_sync: the agent already held the instance's definition; mended: something was corrected. */
+export type ReconcileResult = "in_sync" | "mended" | "failed";
 
 /**
  * Keeps the local Consul agent's registration of the instance equal to the
@@ -159,7 +164,7 @@ export interface RegistrationOptions {
  * await registration.enterMaintenance(DRAIN_REASON);
  * await registration.deregister();
  */
-export function keepRegistered({ config, consul, log, backoff = { initialMs: 250, maxMs: 10_000 } }: RegistrationOptions): Registration {
+export function keepRegistered({ config, consul, log, backoff = { initialMs: 250, maxMs: 10_000 }, onReconcile = () => undefined }: RegistrationOptions): Registration {
   const id = config.serviceId;
   const stopping = new AbortController();
   let resolveRegistered!: () => void;
@@ -169,7 +174,8 @@ export function keepRegistered({ config, consul, log, backoff = { initialMs: 250
   let weight: number | undefined;
   let maintenance: string | undefined;
 
-  async function reconcile(call: CallOptions): Promise<void> {
+  /** One pass; says whether it had to change anything on the agent. */
+  async function reconcile(call: CallOptions): Promise<ReconcileResult> {
     const service = await consul.service(id, call);
     const checks = service ? await consul.checks(id, call) : [];
     const held = service ? maintenanceReason(checks) : undefined;
@@ -180,6 +186,9 @@ export function keepRegistered({ config, consul, log, backoff = { initialMs: 250
     const desired = serviceDefinition(config, weight);
 
     const differ = differences(desired, { service, checks });
+    const strays = strayChecks(desired, checks);
+    const restore = held === undefined ? maintenance : undefined;
+    const clear = maintenance === undefined && held !== undefined;
     if (differ.length > 0) {
       await consul.register(desired, call);
       const msg = !reconciled ? "registered with Consul" : service ? "registration mended: the local Consul agent's definition differed" : "re-registered: the local Consul agent had lost the service";
@@ -187,19 +196,20 @@ export function keepRegistered({ config, consul, log, backoff = { initialMs: 250
     } else if (!reconciled) {
       log.info("registered with Consul", { service_id: id, consul: consul.address, differences: [] });
     }
-    for (const checkId of strayChecks(desired, checks)) {
+    for (const checkId of strays) {
       await consul.deregisterCheck(checkId, call);
       log.info("removed a stray check", { service_id: id, check_id: checkId });
     }
-    if (maintenance !== undefined && held === undefined) {
-      await consul.maintenance(id, true, maintenance, call);
-      log.info("maintenance restored", { service_id: id, reason: maintenance });
-    } else if (maintenance === undefined && held !== undefined) {
+    if (restore !== undefined) {
+      await consul.maintenance(id, true, restore, call);
+      log.info("maintenance restored", { service_id: id, reason: restore });
+    } else if (clear) {
       await consul.maintenance(id, false, "", call);
       log.info("cleared a maintenance left by an earlier drain", { service_id: id });
     }
     reconciled = true;
     resolveRegistered();
+    return differ.length > 0 || strays.length > 0 || restore !== undefined || clear ? "mended" : "in_sync";
   }
 
   async function loop(): Promise<void> {
@@ -208,13 +218,14 @@ export function keepRegistered({ config, consul, log, backoff = { initialMs: 250
     let failures = 0;
     while (!stopping.signal.aborted) {
       try {
-        await reconcile(call);
+        onReconcile(await reconcile(call));
         if (failures > 0) log.info("Consul reachable again", { after_failures: failures });
         failures = 0;
         delay = backoff.initialMs;
         await sleep(config.consul.resyncIntervalSeconds * 1000, undefined, call);
       } catch (err) {
         if (stopping.signal.aborted) return;
+        onReconcile("failed");
         failures += 1;
         // Log the first failure and then every 10th, so an outage does not flood the logs.
         if (failures === 1 || failures % 10 === 0) log.warn("Consul registration failed; retrying", { ...errorFields(err), retry_in_ms: delay, failures });
