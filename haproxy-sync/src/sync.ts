@@ -53,7 +53,7 @@ export interface ReconcileResult {
  * @example
  * const { refused } = await reconcile({ socket: "/run/haproxy/admin.sock", backend: "be_cabify", log }, desired);
  */
-export async function reconcile({ socket, backend, log }: Pick<SyncOptions, "socket" | "backend" | "log">, desired: Desired[]): Promise<ReconcileResult> {
+async function reconcile({ socket, backend, log }: Pick<SyncOptions, "socket" | "backend" | "log">, desired: Desired[]): Promise<ReconcileResult> {
   const slots = parseServersState(await runtimeCommand(socket, `show servers state ${backend}`));
   const { commands, unplaced } = planCommands(backend, slots, desired);
   const result: ReconcileResult = { applied: [], refused: [], skipped: [] };

@@ -22,7 +22,7 @@ import { up } from "./up.js";
 const USAGE = "usage: npm run lab -- up|status|curl [N]|inventory [--ssh]|down [--topology FILE]";
 
 /** Requests to the VIP from inside the lab network, as a client of the service would make them. */
-export async function curlVip(topology: Topology, count: number): Promise<string[]> {
+async function curlVip(topology: Topology, count: number): Promise<string[]> {
   const url = `http://${topology.vip.address}:${topology.load_balancers.frontend_port}/status`;
   const script = `for i in $(seq 1 ${count}); do curl -s -m 2 ${url} || printf FAILED; echo; done`;
   const out = await docker(["run", "--rm", "--name", labNames(topology).client, "--network", labNames(topology).network, "--entrypoint", "sh", "cabify-host:latest", "-c", script]);

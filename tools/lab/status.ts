@@ -27,7 +27,7 @@ export interface LabStatus {
 }
 
 /** Runs a Consul CLI command on a lab host with the management token given on stdin, never on a command line. */
-export function consulOn(container: string, topology: Topology, command: string): Promise<string> {
+function consulOn(container: string, topology: Topology, command: string): Promise<string> {
   const token = readFileSync(join(secretsDir(topology), "consul-management.token"), "utf8").trim();
   return dockerExec(container, `CONSUL_HTTP_TOKEN=$(cat) consul ${command}`, token);
 }
@@ -77,7 +77,7 @@ function parseRaft(text: string) {
 }
 
 /** `show stat` CSV rows of the service backend's servers that have an address (empty template slots are skipped). */
-export function parseStat(lb: string, backend: string, csv: string): BackendRow[] {
+function parseStat(lb: string, backend: string, csv: string): BackendRow[] {
   const lines = csv.split("\n").filter(Boolean);
   const header = lines[0]?.replace(/^# /, "").split(",") ?? [];
   const col = (row: string[], name: string) => row[header.indexOf(name)] ?? "";

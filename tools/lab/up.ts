@@ -16,7 +16,7 @@ const SYSTEMD_FLAGS = [
 ];
 
 /** Where the lab keeps generated files (gitignored): the inventory. */
-export const labDir = (topology: Topology) => join(repo, ".lab", topology.cluster.name);
+const labDir = (topology: Topology) => join(repo, ".lab", topology.cluster.name);
 
 /**
  * Brings the whole topology up: tools and images, the internal network, one

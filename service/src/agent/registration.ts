@@ -12,7 +12,7 @@ import type { AgentCheck, AgentService, CallOptions, ConsulClient, ServiceDefini
 export const DRAIN_REASON = "draining: the instance is shutting down";
 
 /** Meta key recording a weight an operator set (`agent weight N`), so a resync keeps it. */
-export const OPERATOR_WEIGHT_META = "operator_weight";
+const OPERATOR_WEIGHT_META = "operator_weight";
 
 const MAINTENANCE_CHECK = "_service_maintenance:";
 
