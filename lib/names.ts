@@ -4,8 +4,8 @@
  * HAProxy backend derived from it, and the lab reads that backend back. If
  * one of them spelled a name differently, the others would quietly see an
  * empty service or "No such backend." Ansible cannot import this file, so
- * ansible/roles/haproxy (`be_{{ haproxy_service_name }}`) and
- * ansible/roles/haproxy_consul_sync mirror the same rule.
+ * ansible/group_vars/lb.yml mirrors the same rule in `haproxy_backend_name`,
+ * which the haproxy and haproxy_consul_sync roles both use.
  */
 
 /** The Consul service name when none is configured (SERVICE_NAME, topology `service.name`). */

@@ -253,7 +253,7 @@ export const RULES: readonly Rule[] = [
       t.consul.version === CONSUL_VERSION ? [] : [{
         path: ["consul", "version"],
         message: `consul.version is ${t.consul.version} but the project builds Consul ${CONSUL_VERSION}`,
-        fix: `set consul.version to ${CONSUL_VERSION} (to upgrade, change CONSUL_VERSION in tools/topology/constants.ts and the build together)`,
+        fix: `set consul.version to ${CONSUL_VERSION} (to upgrade, change CONSUL_VERSION in versions.env and build/consul/go.mod together)`,
       }],
   },
   {
