@@ -127,7 +127,7 @@ wait_until() {
   done
 }
 
-# Both LBs' slot for ADDR has (or, with !, has not) admin-state BIT set.
+# Both LBs' slot for ADDR has (on) or has not (off) the forced-drain bit, 0x08.
 drain_bit_on_both() { (( $(admin_state lb-1 "$1") & 8 )) && (( $(admin_state lb-2 "$1") & 8 )); }
 drain_bit_off_both() { (( ! ($(admin_state lb-1 "$1") & 8) )) && (( ! ($(admin_state lb-2 "$1") & 8) )); }
 
@@ -158,16 +158,28 @@ down_on_both() {
 }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-@test "an app host hard-killed and started again is UP on both LBs within 15 s, and no request fails" {
-  local summary="$BATS_TEST_TMPDIR/load.json" load_log="$BATS_TEST_TMPDIR/load.log"
-  # This machine reaches the VIP directly. 50 req/s for 40 s, a new connection
-  # per request, 2 s timeout, no client retry: every request counts.
-  npx --no-install tsx tools/load/cli.ts --url "http://$VIP/status" --rate 50 --duration 40 --timeout 2000 \
-    --records "$BATS_TEST_TMPDIR/records.json" >"$summary" 2>"$load_log" 3>&- &
-  local load=$!
-  # Three seconds of steady load first (a baseline, not a wait for a
-  # condition), so the fault hits a cluster in service.
+# A counted load on the VIP in the background: this machine reaches it
+# directly. 50 req/s for SECONDS, a new connection per request, 2 s timeout,
+# no client retry: every request counts. Then three seconds of steady load
+# (a baseline, not a wait for a condition), so a fault hits a cluster in service.
+start_load() {
+  LOAD_SUMMARY="$BATS_TEST_TMPDIR/load.json" LOAD_LOG="$BATS_TEST_TMPDIR/load.log" LOAD_EXPECTED=$((50 * $1))
+  npx --no-install tsx tools/load/cli.ts --url "http://$VIP/status" --rate 50 --duration "$1" --timeout 2000 \
+    --records "$BATS_TEST_TMPDIR/records.json" >"$LOAD_SUMMARY" 2>"$LOAD_LOG" 3>&- &
+  LOAD_PID=$!
   sleep 3
+}
+
+# Waits for the load to end: it sent every request it should, and none failed.
+load_lost_nothing() {
+  wait "$LOAD_PID"
+  cat "$LOAD_LOG" >&3
+  [ "$(jq '.sent' "$LOAD_SUMMARY")" -eq "$LOAD_EXPECTED" ]
+  [ "$(jq '.failed' "$LOAD_SUMMARY")" -eq 0 ]
+}
+
+@test "an app host hard-killed and started again is UP on both LBs within 15 s, and no request fails" {
+  start_load 40
   up_on_both 10.78.0.31:8080
   local killed started up_after=""
   killed=$(date +%s%N)
@@ -177,14 +189,31 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
   started=$(date +%s%N)
   docker start "$CLUSTER-app-1" >/dev/null
   if wait_until 60 up_on_both 10.78.0.31:8080; then up_after=$(ms_since "$started"); fi
-  wait "$load"
-  cat "$load_log" >&3
   echo "# app-1 started again: UP on both LBs after ${up_after:-never} ms" >&3
+  load_lost_nothing
   [ -n "$up_after" ]
   [ "$up_after" -le 15000 ]
-  [ "$(jq '.sent' "$summary")" -eq 2000 ]
-  [ "$(jq '.failed' "$summary")" -eq 0 ]
   # And it serves again: the slot takes its share once slowstart ends.
   run curl -s -m 2 "http://10.78.0.31:8080/status"
   [ "$output" = "OK from 10.78.0.31" ]
+}
+
+@test "restarting an app host's Consul agent, then its cabify container, ends UP on both LBs, and no request fails" {
+  start_load 40
+  local t0 agent_ms="" container_ms=""
+  t0=$(date +%s%N)
+  docker exec "$CLUSTER-app-2" systemctl restart consul
+  wait_until 30 consul_on app-2 members >/dev/null
+  if wait_until 15 up_on_both 10.78.0.32:8080; then agent_ms=$(ms_since "$t0"); fi
+  echo "# app-2's Consul agent restarted: agent back and app-2 UP on both LBs after ${agent_ms:-never} ms" >&3
+
+  t0=$(date +%s%N)
+  # SIGTERM: the instance drains, exits, and Docker's restart brings it back.
+  docker exec "$CLUSTER-app-3" docker restart cabify >/dev/null
+  if wait_until 15 up_on_both 10.78.0.33:8080; then container_ms=$(ms_since "$t0"); fi
+  echo "# app-3's cabify container restarted (drain included): UP on both LBs after ${container_ms:-never} ms" >&3
+
+  load_lost_nothing
+  [ -n "$agent_ms" ]
+  [ -n "$container_ms" ]
 }
