@@ -27,8 +27,9 @@ describe("runLoad against a real HTTP server on loopback", () => {
     expect(summary.failures).toEqual({ http_503: 5 });
     expect(summary.perInstance).toEqual({ i1: 25, i0: 20 });
     expect(records[0]).toMatchObject({ outcome: "ok", instance: "i1", version: "0.1.0" });
-    // The schedule is fixed: request 49 starts about 490 ms in.
-    expect(records[49]!.startMs).toBeGreaterThanOrEqual(489);
+    // The schedule is fixed: request 49 is due 490 ms in (back to back, all
+    // 50 would start within a few ms). Timers may run a millisecond or so early.
+    expect(records[49]!.startMs).toBeGreaterThanOrEqual(480);
   });
 
   it("counts refused connections and timeouts as failures, each by kind", async () => {
