@@ -217,3 +217,27 @@ load_lost_nothing() {
   [ -n "$agent_ms" ]
   [ -n "$container_ms" ]
 }
+
+# --- Failover drills (tools/drill): each counts every request of its clients,
+# asserts its expectation and leaves the lab healthy for the next. Reports
+# (JSON + timeline SVG, every request kept) land in .test-results/drills/.
+drill() {
+  local out code=0
+  out=$(npx --no-install tsx tools/drill/cli.ts "$1" --topology "$TOPOLOGY" --records 2>&1 3>&-) || code=$?
+  grep -E '^\[drill\] ([a-z-]+: (PASS|FAIL)|  (ok  |FAIL))|^drill: ' <<<"$out" | sed 's/^/# /' >&3
+  [ "$code" -eq 0 ]
+}
+
+@test "drill app-kill: 0 failed, out of both LBs <= 1.5 s, p99 <= 200 ms" { drill app-kill; }
+@test "drill app-restart: 0 failed, back UP on both LBs <= 15 s" { drill app-restart; }
+@test "drill app-partition: 0 failed, back UP after the cut" { drill app-partition; }
+@test "drill consul-leader-kill: new leader <= 5 s, 0 failed" { drill consul-leader-kill; }
+@test "drill consul-quorum-loss: 0 failed, quorum back, the sync follows again" { drill consul-quorum-loss; }
+@test "drill consul-all-restart: 0 failed, a leader <= 30 s" { drill consul-all-restart; }
+@test "drill lb-kill: VIP moves, longest gap <= 0.5 s" { drill lb-kill; }
+@test "drill lb-stop: 0 failed" { drill lb-stop; }
+@test "drill lb-return: VIP stays (nopreempt), 0 failed" { drill lb-return; }
+@test "drill haproxy-kill: back or moved, longest gap <= 0.5 s" { drill haproxy-kill; }
+@test "drill haproxy-stop: 0 failed" { drill haproxy-stop; }
+@test "drill keepalived-kill: never two VIP holders > 1 s, 0 failed" { drill keepalived-kill; }
+@test "drill lb-freeze: VIP moves, one holder <= 2 s after unpause, no failure after the move" { drill lb-freeze; }

@@ -1,12 +1,13 @@
 /**
- * `npm run drill -- <name>|all [--topology FILE] [--report DIR]`: failover
+ * `npm run drill -- <name>|all [--topology FILE] [--report DIR] [--records]`: failover
  * drills under counted load against a running lab (`npm run lab`).
  *
  * Each drill counts every request its clients send, injects its fault,
  * checks its expectation on the counted requests and on the cluster's state,
  * and leaves the lab healthy. JSON and a timeline SVG per drill go to the
  * report directory (default .test-results/drills); with --report, a
- * README.md table too. Exit 0 when every check held, 1 otherwise, 2 on bad usage.
+ * README.md table too; --records keeps every request in the JSON. Exit 0
+ * when every check held, 1 otherwise, 2 on bad usage.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,11 +18,11 @@ import { DRILLS } from "./drills.js";
 import { drillLab } from "./lab.js";
 import { reportMarkdown, runDrill, type DrillResult } from "./run.js";
 
-const USAGE = `usage: npm run drill -- <name>|all [--topology FILE] [--report DIR]\ndrills: ${DRILLS.map((d) => d.name).join(", ")}`;
+const USAGE = `usage: npm run drill -- <name>|all [--topology FILE] [--report DIR] [--records]\ndrills: ${DRILLS.map((d) => d.name).join(", ")}`;
 const say = (line: string) => process.stdout.write(`[drill] ${line}\n`);
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { topology: { type: "string", default: "configs/topology.yml" }, report: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { topology: { type: "string", default: "configs/topology.yml" }, report: { type: "string" }, records: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
   const results: DrillResult[] = [];
   for (const drill of drills) {
     say(`${drill.name}: ${drill.fault}`);
-    const result = await runDrill(drill, lab, reportDir, say);
+    const result = await runDrill(drill, lab, reportDir, say, values.records ?? false);
     results.push(result);
     const { summary } = result;
     say(

@@ -27,12 +27,13 @@ export interface DrillResult {
  * Runs one drill: the lab made healthy, the counted loads started, the fault
  * injected 3 s in, recovery awaited, the loads run to their end, the checks
  * applied to what was counted, and the lab restored to healthy, so drills can
- * run in any order. Writes `<name>.json` and `<name>.svg` into `reportDir`.
+ * run in any order. Writes `<name>.json` (with every request when
+ * `keepRecords`) and `<name>.svg` into `reportDir`.
  *
  * @example
  * const result = await runDrill(drill, drillLab(topology), ".test-results/drills");
  */
-export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, log: (line: string) => void): Promise<DrillResult> {
+export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, log: (line: string) => void, keepRecords = false): Promise<DrillResult> {
   await lab.restore();
   if (drill.prepare) await drill.prepare(lab);
   const url = `http://${lab.topology.vip.address}:${lab.topology.load_balancers.frontend_port}/status`;
@@ -85,7 +86,8 @@ export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, l
     passed: checks.every((c) => c.ok),
   };
   mkdirSync(reportDir, { recursive: true });
-  writeFileSync(join(reportDir, `${drill.name}.json`), `${JSON.stringify({ ...result, records }, null, 1)}\n`);
+  // Every request only on demand: a 10 000-request drill is a megabyte of JSON.
+  writeFileSync(join(reportDir, `${drill.name}.json`), `${JSON.stringify(keepRecords ? { ...result, records } : result, null, 1)}\n`);
   writeFileSync(join(reportDir, `${drill.name}.svg`), renderTimeline(records, events, `${drill.name}: ${drill.fault}`));
   return result;
 }
