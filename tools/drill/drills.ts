@@ -38,6 +38,17 @@ export interface Drill {
 
 const s = (ms: number | undefined) => (ms === undefined ? "never" : `${(ms / 1000).toFixed(2)} s`);
 const noFailures = (summary: LoadSummary): Check => ({ what: "0 failed requests", ok: summary.failed === 0, measured: `${summary.failed} of ${summary.sent} failed ${JSON.stringify(summary.failures)}` });
+/**
+ * When the VIP moves abruptly (no handover: a crash), a connection opened a
+ * moment before sends its next packets to the new holder, which resets it:
+ * about one per move at 200 new connections/s. An L7 pair without connection
+ * sync cannot avoid it (docs/spof.md); anything else is a real failure.
+ */
+const onlyResetsAtTheMove = (summary: LoadSummary): Check => ({
+  what: "at most 2 failed, each a connection reset as the VIP moved",
+  ok: summary.failed <= 2 && summary.failed === (summary.failures.ECONNRESET ?? 0),
+  measured: `${summary.failed} of ${summary.sent} failed ${JSON.stringify(summary.failures)}`,
+});
 const atMost = (what: string, ms: number | undefined, bound: number): Check => ({ what: `${what} ≤ ${s(bound)}`, ok: ms !== undefined && ms <= bound, measured: s(ms) });
 
 const bothLbs = (lab: DrillLab, app: LabHost, test: (status: string | undefined) => boolean) => async () => {
@@ -279,7 +290,7 @@ export const DRILLS: Drill[] = [
   {
     name: "keepalived-kill",
     fault: "kill -9 of keepalived on the VIP holder",
-    expected: "never two holders of the VIP for more than 1 s; 0 failed",
+    expected: "never two holders of the VIP for more than 1 s; no failure but the connection resets an abrupt VIP move causes (at most 2)",
     seconds: 20,
     async run(ctx) {
       const lb = await holder(ctx.lab);
@@ -299,7 +310,7 @@ export const DRILLS: Drill[] = [
       ctx.mark("watch over");
       return facts({ twoHoldersMs: twoMaxMs });
     },
-    checks: (summary, f) => [noFailures(summary), { what: "two VIP holders for at most 1.00 s", ok: (f.twoHoldersMs ?? 0) <= 1000, measured: s(f.twoHoldersMs) }],
+    checks: (summary, f) => [onlyResetsAtTheMove(summary), { what: "two VIP holders for at most 1.00 s", ok: (f.twoHoldersMs ?? 0) <= 1000, measured: s(f.twoHoldersMs) }],
   },
   {
     name: "lb-freeze",
