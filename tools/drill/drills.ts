@@ -58,6 +58,9 @@ const bothLbs = (lab: DrillLab, app: LabHost, test: (status: string | undefined)
 const up = (status: string | undefined) => status === "UP";
 const out = (status: string | undefined) => status !== undefined && status !== "UP";
 
+/** Probe: the Consul servers agree on a Raft leader. */
+const hasLeader = (lab: DrillLab) => async () => (await lab.consulLeader()) !== undefined;
+
 /** Probe: another LB holds the VIP than `lb`, which held it. */
 const vipLeft = (lab: DrillLab, lb: LabHost) => async () => (await lab.vipHolders()).some((h) => h !== lb.name);
 
@@ -165,7 +168,7 @@ export const DRILLS: Drill[] = [
       await sleep(30_000); // the outage's length: part of the fault
       const restarted = ctx.mark("start them again");
       await Promise.all(two.map((h) => docker(["start", h.container])));
-      const quorumMs = await measure(ctx, restarted, "a Raft leader again", async () => (await ctx.lab.consulLeader()) !== undefined, 30_000);
+      const quorumMs = await measure(ctx, restarted, "a Raft leader again", hasLeader(ctx.lab), 30_000);
       ctx.mark("quorum back");
       // The sync follows Consul again: a maintenance reaches both LBs.
       const app = ctx.lab.apps[0]!;
@@ -187,7 +190,7 @@ export const DRILLS: Drill[] = [
       const restarted = ctx.mark("restart all servers");
       await Promise.all(ctx.lab.servers.map((h) => docker(["restart", "-t", "10", h.container])));
       ctx.mark("all servers started");
-      const leaderMs = await measure(ctx, restarted, "a Raft leader again", async () => (await ctx.lab.consulLeader()) !== undefined, 40_000);
+      const leaderMs = await measure(ctx, restarted, "a Raft leader again", hasLeader(ctx.lab), 40_000);
       ctx.mark("leader");
       return facts({ recoveryMs: leaderMs, leaderMs });
     },
