@@ -239,5 +239,6 @@ drill() {
 @test "drill lb-return: VIP stays (nopreempt), 0 failed" { drill lb-return; }
 @test "drill haproxy-kill: back or moved, longest gap <= 0.5 s" { drill haproxy-kill; }
 @test "drill haproxy-stop: 0 failed" { drill haproxy-stop; }
-@test "drill keepalived-kill: never two VIP holders > 1 s, only resets at the move" { drill keepalived-kill; }
+@test "drill keepalived-stop: 0 failed" { drill keepalived-stop; }
+@test "drill keepalived-kill: 0 failed, never two VIP holders > 1 s" { drill keepalived-kill; }
 @test "drill lb-freeze: VIP moves, one holder <= 2 s after unpause, no failure after the move" { drill lb-freeze; }
