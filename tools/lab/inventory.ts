@@ -21,7 +21,8 @@ export function renderInventory(topology: Topology, connection: Connection): str
       node_address: host.address,
     };
   }
-  const vars: Record<string, string> = connection === "docker" ? { ansible_connection: "community.docker.docker" } : { ansible_connection: "ssh" };
+  // The container lab's LBs share this machine's cores with every other host: one HAProxy thread contends less (docs/results.md).
+  const vars: Record<string, string | number> = connection === "docker" ? { ansible_connection: "community.docker.docker", haproxy_nbthread: 1 } : { ansible_connection: "ssh" };
   const inventory = {
     all: {
       vars: { ...vars, ansible_python_interpreter: "/usr/bin/python3" },

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { runLoad, summarize, type RequestRecord } from "./load.js";
+import { runClosedLoop, runLoad, summarize, type RequestRecord } from "./load.js";
 
 describe("runLoad against a real HTTP server on loopback", () => {
   let server: Server | undefined;
@@ -30,6 +30,29 @@ describe("runLoad against a real HTTP server on loopback", () => {
     // The schedule is fixed: request 49 is due 490 ms in (back to back, all
     // 50 would start within a few ms). Timers may run a millisecond or so early.
     expect(records[49]!.startMs).toBeGreaterThanOrEqual(480);
+  });
+
+  it("keeps exactly `concurrency` requests in flight, over reused connections, for the duration", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const sockets = new Set<unknown>();
+    const url = await listen((req, res) => {
+      sockets.add(req.socket);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      setTimeout(() => {
+        inFlight -= 1;
+        res.end("OK");
+      }, 5);
+    });
+    const started = performance.now();
+    const records = await runClosedLoop({ url, concurrency: 4, durationSeconds: 0.3, timeoutMs: 1000, keepAlive: true });
+    expect(most).toBe(4);
+    expect(sockets.size).toBe(4);
+    expect(summarize(records).failed).toBe(0);
+    // ~5 ms per request, 4 at a time, for 0.3 s: well over 100 requests.
+    expect(records.length).toBeGreaterThan(100);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("counts refused connections and timeouts as failures, each by kind", async () => {

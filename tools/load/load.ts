@@ -56,6 +56,41 @@ export async function runLoad({ url, rate, durationSeconds, timeoutMs, keepAlive
   }
 }
 
+export interface ClosedLoopOptions {
+  url: string;
+  /** Requests in flight at all times: each worker sends its next request when the last one came back. */
+  concurrency: number;
+  durationSeconds: number;
+  timeoutMs: number;
+  keepAlive: boolean;
+}
+
+/**
+ * Fixed concurrency (closed loop, like wrk): `concurrency` workers, each
+ * sending its next request as soon as the last one came back, for
+ * `durationSeconds`. Measures throughput; `runLoad` measures what a client
+ * sees at a given rate. Every request is recorded.
+ *
+ * @example
+ * const records = await runClosedLoop({ url: "http://10.78.0.100/status", concurrency: 10, durationSeconds: 10, timeoutMs: 2000, keepAlive: true });
+ */
+export async function runClosedLoop({ url, concurrency, durationSeconds, timeoutMs, keepAlive }: ClosedLoopOptions): Promise<RequestRecord[]> {
+  if (!(Number.isInteger(concurrency) && concurrency > 0 && concurrency <= 1000 && durationSeconds > 0 && durationSeconds <= 600)) throw new Error("concurrency must be 1..1000 and the duration 0..600 s");
+  const agent = new Agent({ keepAlive, maxSockets: concurrency });
+  const started = performance.now();
+  const end = started + durationSeconds * 1000;
+  const records: RequestRecord[] = [];
+  const worker = async () => {
+    while (performance.now() < end) records.push(await one(url, agent, timeoutMs, started));
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return records;
+  } finally {
+    agent.destroy();
+  }
+}
+
 function one(url: string, agent: Agent, timeoutMs: number, origin: number): Promise<RequestRecord> {
   const t0 = performance.now();
   const done = (outcome: string, headers: Record<string, string | string[] | undefined> = {}): RequestRecord => {
