@@ -13,6 +13,9 @@ export function docker(args: string[], input = ""): Promise<string> {
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", (e) => reject(new Error(`docker ${args.join(" ")}: ${e.message}`)));
     child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`docker ${args.join(" ")} failed: ${err.trim() || `exit ${code}`}`))));
+    // docker may exit before it reads stdin (a failed command, or one that reads
+    // none): the EPIPE that follows is not an error of ours; its exit code tells.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input);
   });
 }
