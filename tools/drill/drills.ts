@@ -76,6 +76,26 @@ const agentOn = (lab: DrillLab, app: LabHost, args: string) => lab.exec(app, `do
 
 const facts = (entries: Record<string, number | undefined>): Facts => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Facts;
 
+/** `systemctl stop UNIT` on the VIP holder: a planned stop, which must hand the VIP over and fail nothing. */
+function stopOnTheHolder(unit: "haproxy" | "keepalived", why: string): Drill {
+  return {
+    name: `${unit}-stop`,
+    fault: `systemctl stop ${unit} on the VIP holder`,
+    expected: `0 failed: ${why}`,
+    seconds: 20,
+    async run(ctx) {
+      const lb = await holder(ctx.lab);
+      const stopped = ctx.mark(`stop ${unit} on ${lb.name}`);
+      const stopping = ctx.lab.exec(lb, `systemctl stop ${unit}`);
+      const movedMs = await measure(ctx, stopped, "the VIP on the other LB", vipLeft(ctx.lab, lb), 10_000);
+      ctx.mark("VIP moved");
+      await stopping;
+      return facts({ recoveryMs: movedMs, movedMs });
+    },
+    checks: (summary, f) => [noFailures(summary), atMost("VIP on the other LB", f.movedMs, 5000)],
+  };
+}
+
 export const DRILLS: Drill[] = [
   {
     name: "app-kill",
@@ -269,38 +289,8 @@ export const DRILLS: Drill[] = [
       reported("requests in flight, or refused before the VIP moved", summary),
     ],
   },
-  {
-    name: "haproxy-stop",
-    fault: "systemctl stop haproxy on the VIP holder",
-    expected: "0 failed: the VIP leaves before HAProxy stops accepting",
-    seconds: 20,
-    async run(ctx) {
-      const lb = await holder(ctx.lab);
-      const stopped = ctx.mark(`stop haproxy on ${lb.name}`);
-      const stopping = ctx.lab.exec(lb, "systemctl stop haproxy");
-      const movedMs = await measure(ctx, stopped, "the VIP on the other LB", vipLeft(ctx.lab, lb), 10_000);
-      ctx.mark("VIP moved");
-      await stopping;
-      return facts({ recoveryMs: movedMs, movedMs });
-    },
-    checks: (summary, f) => [noFailures(summary), atMost("VIP on the other LB", f.movedMs, 5000)],
-  },
-  {
-    name: "keepalived-stop",
-    fault: "systemctl stop keepalived on the VIP holder",
-    expected: "0 failed: keepalived hands the VIP over before it stops",
-    seconds: 20,
-    async run(ctx) {
-      const lb = await holder(ctx.lab);
-      const stopped = ctx.mark(`stop keepalived on ${lb.name}`);
-      const stopping = ctx.lab.exec(lb, "systemctl stop keepalived");
-      const movedMs = await measure(ctx, stopped, "the VIP on the other LB", vipLeft(ctx.lab, lb), 10_000);
-      ctx.mark("VIP moved");
-      await stopping;
-      return facts({ recoveryMs: movedMs, movedMs });
-    },
-    checks: (summary, f) => [noFailures(summary), atMost("VIP on the other LB", f.movedMs, 5000)],
-  },
+  stopOnTheHolder("haproxy", "the VIP leaves before HAProxy stops accepting"),
+  stopOnTheHolder("keepalived", "keepalived hands the VIP over before it stops"),
   {
     name: "keepalived-kill",
     fault: "kill -9 of keepalived on the VIP holder",
