@@ -243,16 +243,16 @@ drill() {
 @test "drill keepalived-kill: 0 failed, never two VIP holders > 1 s" { drill keepalived-kill; }
 @test "drill lb-freeze: VIP moves, one holder <= 2 s after unpause, no failure after the move" { drill lb-freeze; }
 
-# --- The VIP benchmark (tools/bench): a short run proves the three paths and
+# --- The VIP benchmark (tools/bench): a short run proves the four paths and
 # the report section work; the figures themselves are the bench's to report
 # (docs/results.md), not this test's to assert.
-@test "npm run bench: direct, VIP and the seed stack all answer every counted request; the report section is replaced" {
+@test "npm run bench: direct, direct-all, VIP and the seed stack all answer every counted request; the report section is replaced" {
   local report="$BATS_TEST_TMPDIR/results.md"
   printf 'before\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nafter\n' >"$report"
   run npx --no-install tsx tools/bench/cli.ts --topology "$TOPOLOGY" --seconds 1 --rate 200 --report "$report" 3>&-
   [ "$status" -eq 0 ]
-  grep -E '^\[bench\] (direct|vip|seed): ' <<<"$output" | sed 's/^/# /' >&3
-  [ "$(grep -cE '^\[bench\] (direct|vip|seed): [0-9]+ req/s \(0 failed\); at 200 req/s .*\(0 failed\)$' <<<"$output")" -eq 3 ]
+  grep -E '^\[bench\] (direct|direct-all|vip|seed): [0-9]' <<<"$output" | sed 's/^/# /' >&3
+  [ "$(grep -cE '^\[bench\] (direct|direct-all|vip|seed): [0-9]+ req/s \(0 failed\); at 200 req/s .*\(0 failed\)$' <<<"$output")" -eq 4 ]
   grep -q '^| vip (http://10.78.0.100:80/status) | [0-9]* | ' "$report"
   [ "$(head -1 "$report")" = before ] && [ "$(tail -1 "$report")" = after ] && ! grep -q '^old$' "$report"
   # The seed container is gone again.

@@ -12,8 +12,12 @@ export interface BenchOptions {
 
 export interface Target {
   name: string;
-  url: string;
+  /** Several URLs: the client spreads its requests over them in turn. */
+  url: string | readonly string[];
 }
+
+/** How a target reads in the report. */
+export const where = (target: Target) => (typeof target.url === "string" ? target.url : `${target.url.length} instances, round robin in the client`);
 
 export interface TargetResult {
   target: Target;
@@ -35,7 +39,7 @@ const TIMEOUT_MS = 2000;
 export async function bench(targets: Target[], options: BenchOptions, say: (line: string) => void): Promise<TargetResult[]> {
   const results: TargetResult[] = [];
   for (const target of targets) {
-    say(`${target.name}: warm-up 2 s, then ${options.seconds} s at concurrency ${options.concurrency}, then ${options.seconds} s at ${options.rate} req/s (${target.url})`);
+    say(`${target.name}: warm-up 2 s, then ${options.seconds} s at concurrency ${options.concurrency}, then ${options.seconds} s at ${options.rate} req/s (${where(target)})`);
     await runClosedLoop({ url: target.url, concurrency: options.concurrency, durationSeconds: 2, timeoutMs: TIMEOUT_MS, keepAlive: true });
     const before = cpuSnapshot();
     const started = performance.now();
@@ -83,7 +87,7 @@ export function benchMarkdown(results: TargetResult[], options: BenchOptions, co
     "|---|---|---|---|---|---|---|---|",
     ...results.map((r) => {
       const vsDirect = (v: number) => (r === direct ? "" : signed(v));
-      const cells = [`${r.target.name} (${r.target.url})`, r.throughput.perSecond.toFixed(0), `${(r.throughput.perSecond / direct.throughput.perSecond).toFixed(2)}×`, `${r.throughput.failed + r.latency.failed} of ${r.throughput.sent + r.latency.sent}`, `${ms(r.latency.p50Ms)} ms`, `${ms(r.latency.p99Ms)} ms`, vsDirect(r.latency.p50Ms - direct.latency.p50Ms), vsDirect(r.latency.p99Ms - direct.latency.p99Ms)];
+      const cells = [`${r.target.name} (${where(r.target)})`, r.throughput.perSecond.toFixed(0), `${(r.throughput.perSecond / direct.throughput.perSecond).toFixed(2)}×`, `${r.throughput.failed + r.latency.failed} of ${r.throughput.sent + r.latency.sent}`, `${ms(r.latency.p50Ms)} ms`, `${ms(r.latency.p99Ms)} ms`, vsDirect(r.latency.p50Ms - direct.latency.p50Ms), vsDirect(r.latency.p99Ms - direct.latency.p99Ms)];
       return `| ${cells.join(" | ")} |`;
     }),
     "",

@@ -34,16 +34,19 @@ export function cpuSnapshot(): CpuSnapshot {
 
 /**
  * CPU ms spent between two snapshots, summed by command name ("haproxy",
- * "systemd-journal", "node", ...), this process counted apart as `self`;
- * largest first. A process that ended in between is not counted.
+ * "systemd-journal", "node", ...), this process counted apart as `self` and
+ * the kernel's workers together; largest first. A process that ended in between is not counted.
  */
 export function cpuSpent(before: CpuSnapshot, after: CpuSnapshot, self = "bench client"): [string, number][] {
-  const byCommand = new Map<string, number>();
+  // Kernel workers name themselves after their current job ("kworker/u8:1-writeback"): one name for all.
+  const nameOf = (pid: number, command: string) => (pid === process.pid ? self : command.startsWith("kworker/") ? "kernel workers" : command);
+  const byName = new Map<string, number>();
   for (const [pid, now] of after) {
-    const spent = now.ms - (before.get(pid)?.command === now.command ? before.get(pid)!.ms : 0);
-    if (spent <= 0) continue;
-    const name = pid === process.pid ? self : now.command;
-    byCommand.set(name, (byCommand.get(name) ?? 0) + spent);
+    const name = nameOf(pid, now.command);
+    const then = before.get(pid);
+    // A pid whose name changed is a new process that reused it: all its time is new.
+    const spent = now.ms - (then && nameOf(pid, then.command) === name ? then.ms : 0);
+    if (spent > 0) byName.set(name, (byName.get(name) ?? 0) + spent);
   }
-  return [...byCommand].sort((a, b) => b[1] - a[1]);
+  return [...byName].sort((a, b) => b[1] - a[1]);
 }

@@ -55,6 +55,22 @@ describe("runLoad against a real HTTP server on loopback", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it("spreads requests over several URLs in turn, at a fixed rate and at a fixed concurrency", async () => {
+    const paths: string[] = [];
+    const url = await listen((req, res) => {
+      paths.push(req.url ?? "");
+      res.end("OK");
+    });
+    const urls = [`${url}?a`, `${url}?b`];
+    await runLoad({ url: urls, rate: 100, durationSeconds: 0.1, timeoutMs: 1000, keepAlive: true });
+    expect(paths).toEqual(["/status?a", "/status?b", "/status?a", "/status?b", "/status?a", "/status?b", "/status?a", "/status?b", "/status?a", "/status?b"]);
+    paths.length = 0;
+    await runClosedLoop({ url: urls, concurrency: 2, durationSeconds: 0.1, timeoutMs: 1000, keepAlive: true });
+    const a = paths.filter((p) => p.endsWith("?a")).length;
+    expect(a).toBeGreaterThan(0);
+    expect(Math.abs(a - (paths.length - a))).toBeLessThanOrEqual(1);
+  });
+
   it("counts refused connections and timeouts as failures, each by kind", async () => {
     const url = await listen((req, res) => {
       if (req.url === "/status") setTimeout(() => res.end("late"), 500);

@@ -2,8 +2,8 @@ import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface LoadOptions {
-  /** What every request GETs, e.g. http://10.77.0.100/status. */
-  url: string;
+  /** What every request GETs, e.g. http://10.77.0.100/status; with several, request i GETs url[i mod n]. */
+  url: string | readonly string[];
   /** Requests started per second, on a fixed schedule (open loop: a slow answer does not slow the load). */
   rate: number;
   /** How long the load runs; with `rate` it fixes the request count. */
@@ -48,7 +48,7 @@ export async function runLoad({ url, rate, durationSeconds, timeoutMs, keepAlive
       const due = started + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      pending.push(one(url, agent, timeoutMs, started));
+      pending.push(one(pick(url, i), agent, timeoutMs, started));
     }
     return await Promise.all(pending);
   } finally {
@@ -57,7 +57,8 @@ export async function runLoad({ url, rate, durationSeconds, timeoutMs, keepAlive
 }
 
 export interface ClosedLoopOptions {
-  url: string;
+  /** With several, worker i sends to url[i mod n]. */
+  url: string | readonly string[];
   /** Requests in flight at all times: each worker sends its next request when the last one came back. */
   concurrency: number;
   durationSeconds: number;
@@ -80,16 +81,18 @@ export async function runClosedLoop({ url, concurrency, durationSeconds, timeout
   const started = performance.now();
   const end = started + durationSeconds * 1000;
   const records: RequestRecord[] = [];
-  const worker = async () => {
-    while (performance.now() < end) records.push(await one(url, agent, timeoutMs, started));
+  const worker = async (target: string) => {
+    while (performance.now() < end) records.push(await one(target, agent, timeoutMs, started));
   };
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(pick(url, i))));
     return records;
   } finally {
     agent.destroy();
   }
 }
+
+const pick = (url: string | readonly string[], i: number): string => (typeof url === "string" ? url : url[i % url.length]!);
 
 function one(url: string, agent: Agent, timeoutMs: number, origin: number): Promise<RequestRecord> {
   const t0 = performance.now();
