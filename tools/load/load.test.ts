@@ -26,6 +26,7 @@ describe("runLoad against a real HTTP server on loopback", () => {
     expect(summary.failed).toBe(5);
     expect(summary.failures).toEqual({ http_503: 5 });
     expect(summary.perInstance).toEqual({ i1: 25, i0: 20 });
+    expect(summary.perVersion).toEqual({ "0.1.0": 45 });
     expect(records[0]).toMatchObject({ outcome: "ok", instance: "i1", version: "0.1.0" });
     // The schedule is fixed: request 49 is due 490 ms in (back to back, all
     // 50 would start within a few ms). Timers may run a millisecond or so early.

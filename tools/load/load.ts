@@ -131,20 +131,26 @@ export interface LoadSummary {
   maxMs: number;
   /** Successful answers per instance. */
   perInstance: Record<string, number>;
+  /** Successful answers per version (X-Cabify-Version). */
+  perVersion: Record<string, number>;
 }
 
 /** Totals, failures, latency percentiles and the longest gap of a recorded load. */
 export function summarize(records: RequestRecord[]): LoadSummary {
   const failures: Record<string, number> = {};
   const perInstance: Record<string, number> = {};
+  const perVersion: Record<string, number> = {};
   for (const r of records) {
     if (r.outcome !== "ok") failures[r.outcome] = (failures[r.outcome] ?? 0) + 1;
-    else if (r.instance) perInstance[r.instance] = (perInstance[r.instance] ?? 0) + 1;
+    else {
+      if (r.instance) perInstance[r.instance] = (perInstance[r.instance] ?? 0) + 1;
+      if (r.version) perVersion[r.version] = (perVersion[r.version] ?? 0) + 1;
+    }
   }
   const latencies = records.map((r) => r.latencyMs).sort((a, b) => a - b);
   const at = (q: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!);
   const ok = records.filter((r) => r.outcome === "ok").length;
-  return { sent: records.length, ok, failed: records.length - ok, failures, longestGapMs: longestGap(records), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, perInstance };
+  return { sent: records.length, ok, failed: records.length - ok, failures, longestGapMs: longestGap(records), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, perInstance, perVersion };
 }
 
 /**

@@ -20,11 +20,12 @@ interface Bucket {
   p99: number;
   instances: Map<string, number>;
   lbs: Map<string, number>;
+  versions: Map<string, number>;
 }
 
 function bucketize(records: RequestRecord[]): Bucket[] {
   const last = Math.max(0, ...records.map((r) => r.startMs));
-  const buckets: Bucket[] = Array.from({ length: Math.floor(last / BUCKET_MS) + 1 }, () => ({ ok: 0, failed: 0, p99: 0, instances: new Map(), lbs: new Map() }));
+  const buckets: Bucket[] = Array.from({ length: Math.floor(last / BUCKET_MS) + 1 }, () => ({ ok: 0, failed: 0, p99: 0, instances: new Map(), lbs: new Map(), versions: new Map() }));
   const latencies: number[][] = buckets.map(() => []);
   for (const r of records) {
     const i = Math.floor(r.startMs / BUCKET_MS);
@@ -34,6 +35,7 @@ function bucketize(records: RequestRecord[]): Bucket[] {
     latencies[i]!.push(r.latencyMs);
     if (r.instance) b.instances.set(r.instance, (b.instances.get(r.instance) ?? 0) + 1);
     if (r.lb) b.lbs.set(r.lb, (b.lbs.get(r.lb) ?? 0) + 1);
+    if (r.version) b.versions.set(r.version, (b.versions.get(r.version) ?? 0) + 1);
   }
   buckets.forEach((b, i) => {
     const sorted = latencies[i]!.sort((x, y) => x - y);
@@ -47,8 +49,9 @@ const fixed = (n: number) => Number(n.toFixed(1));
 
 /**
  * A self-contained SVG of a recorded load, per 100 ms: successes and failures
- * (stacked bars), p99 latency (a line), which instance and which LB answered
- * (coloured bands, one colour per name), and the events as vertical marks.
+ * (stacked bars), p99 latency (a line), which instance, which LB and which
+ * version answered (coloured bands, one colour per name: the share of each
+ * over time), and the events as vertical marks.
  * Readable in any browser; no scripts, no external fonts.
  *
  * @example
@@ -70,7 +73,8 @@ export function renderTimeline(records: RequestRecord[], events: TimelineEvent[]
   const latency = { y: 230, h: 120 };
   const instanceBand = { y: 380, h: 24 };
   const lbBand = { y: 430, h: 24 };
-  const height = 540;
+  const versionBand = { y: 480, h: 24 };
+  const height = 590;
 
   const out: string[] = [];
   const maxCount = Math.max(1, ...buckets.map((b) => b.ok + b.failed));
@@ -82,7 +86,7 @@ export function renderTimeline(records: RequestRecord[], events: TimelineEvent[]
     const failH = (b.failed / maxCount) * requests.h;
     if (b.ok) out.push(`<rect x="${left}" y="${fixed(requests.y + requests.h - okH)}" width="${w}" height="${fixed(okH)}" fill="#59a14f"/>`);
     if (b.failed) out.push(`<rect x="${left}" y="${fixed(requests.y + requests.h - okH - failH)}" width="${w}" height="${fixed(failH)}" fill="#e15759"/>`);
-    for (const [map, band] of [[b.instances, instanceBand], [b.lbs, lbBand]] as const) {
+    for (const [map, band] of [[b.instances, instanceBand], [b.lbs, lbBand], [b.versions, versionBand]] as const) {
       const total = [...map.values()].reduce((sum, n) => sum + n, 0);
       let offset = 0;
       for (const [name, n] of [...map].sort(([a], [c]) => a.localeCompare(c))) {
@@ -99,19 +103,20 @@ export function renderTimeline(records: RequestRecord[], events: TimelineEvent[]
   const seconds = (buckets.length * BUCKET_MS) / 1000;
   const step = seconds > 60 ? 10 : seconds > 20 ? 5 : 1;
   for (let s = 0; s <= seconds; s += step) {
-    out.push(`<line x1="${x(s * 1000)}" y1="${requests.y}" x2="${x(s * 1000)}" y2="${lbBand.y + lbBand.h}" stroke="#eee"/>`);
-    out.push(`<text x="${x(s * 1000)}" y="${lbBand.y + lbBand.h + 18}" text-anchor="middle">${s} s</text>`);
+    out.push(`<line x1="${x(s * 1000)}" y1="${requests.y}" x2="${x(s * 1000)}" y2="${versionBand.y + versionBand.h}" stroke="#eee"/>`);
+    out.push(`<text x="${x(s * 1000)}" y="${versionBand.y + versionBand.h + 18}" text-anchor="middle">${s} s</text>`);
   }
   out.push(
     `<text x="${LEFT}" y="${requests.y - 8}">requests per 100 ms: ok (green), failed (red); peak ${maxCount}</text>`,
     `<text x="${LEFT}" y="${latency.y - 8}">p99 latency per 100 ms; peak ${fixed(maxP99)} ms</text>`,
     `<text x="${LEFT - 6}" y="${instanceBand.y + 16}" text-anchor="end">instance</text>`,
     `<text x="${LEFT - 6}" y="${lbBand.y + 16}" text-anchor="end">LB</text>`,
+    `<text x="${LEFT - 6}" y="${versionBand.y + 16}" text-anchor="end">version</text>`,
   );
   // Labels step down in three rows, so events close in time stay readable.
   events.forEach((event, i) => {
     const at = x(event.atMs);
-    out.push(`<line x1="${at}" y1="${requests.y}" x2="${at}" y2="${lbBand.y + lbBand.h}" stroke="#333" stroke-dasharray="4 3"/>`);
+    out.push(`<line x1="${at}" y1="${requests.y}" x2="${at}" y2="${versionBand.y + versionBand.h}" stroke="#333" stroke-dasharray="4 3"/>`);
     out.push(`<text x="${fixed(at + 3)}" y="${requests.y + 12 + (i % 3) * 14}" class="event">${esc(event.label)}</text>`);
   });
   // Five names a row, under the time axis.
