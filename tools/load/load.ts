@@ -135,6 +135,9 @@ export interface LoadSummary {
   perVersion: Record<string, number>;
 }
 
+/** The q-quantile (nearest rank) of ascending `sorted`; 0 when empty. */
+export const percentile = (sorted: readonly number[], q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+
 /** Totals, failures, latency percentiles and the longest gap of a recorded load. */
 export function summarize(records: RequestRecord[]): LoadSummary {
   const failures: Record<string, number> = {};
@@ -148,9 +151,8 @@ export function summarize(records: RequestRecord[]): LoadSummary {
     }
   }
   const latencies = records.map((r) => r.latencyMs).sort((a, b) => a - b);
-  const at = (q: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!);
   const ok = records.filter((r) => r.outcome === "ok").length;
-  return { sent: records.length, ok, failed: records.length - ok, failures, longestGapMs: longestGap(records), p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, perInstance, perVersion };
+  return { sent: records.length, ok, failed: records.length - ok, failures, longestGapMs: longestGap(records), p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies.at(-1) ?? 0, perInstance, perVersion };
 }
 
 /**

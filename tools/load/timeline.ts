@@ -1,4 +1,4 @@
-import type { RequestRecord } from "./load.js";
+import { percentile, type RequestRecord } from "./load.js";
 
 /** Something that happened during the load, drawn as a vertical mark: a kill, the VIP moving, a host back. */
 export interface TimelineEvent {
@@ -23,6 +23,10 @@ interface Bucket {
   versions: Map<string, number>;
 }
 
+const tally = (counts: Map<string, number>, name: string | undefined) => {
+  if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+};
+
 function bucketize(records: RequestRecord[]): Bucket[] {
   const last = Math.max(0, ...records.map((r) => r.startMs));
   const buckets: Bucket[] = Array.from({ length: Math.floor(last / BUCKET_MS) + 1 }, () => ({ ok: 0, failed: 0, p99: 0, instances: new Map(), lbs: new Map(), versions: new Map() }));
@@ -33,13 +37,12 @@ function bucketize(records: RequestRecord[]): Bucket[] {
     if (r.outcome === "ok") b.ok += 1;
     else b.failed += 1;
     latencies[i]!.push(r.latencyMs);
-    if (r.instance) b.instances.set(r.instance, (b.instances.get(r.instance) ?? 0) + 1);
-    if (r.lb) b.lbs.set(r.lb, (b.lbs.get(r.lb) ?? 0) + 1);
-    if (r.version) b.versions.set(r.version, (b.versions.get(r.version) ?? 0) + 1);
+    tally(b.instances, r.instance);
+    tally(b.lbs, r.lb);
+    tally(b.versions, r.version);
   }
   buckets.forEach((b, i) => {
-    const sorted = latencies[i]!.sort((x, y) => x - y);
-    b.p99 = sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]!;
+    b.p99 = percentile(latencies[i]!.sort((x, y) => x - y), 0.99);
   });
   return buckets;
 }
