@@ -8,16 +8,20 @@
 #                             also a COPY --from source (so the cabify build needs no network)
 #   cabify-host:<hash>        systemd "VM" for lab hosts (images/host/Dockerfile), also :latest
 #   cabify:<version>          the service (images/cabify/Dockerfile), version from package.json
+#                             or --version's; --patch applies a patch to the source first
 #
 # Each image carries the label cabify.inputs-hash: sha256 over its Dockerfile,
 # the files it copies, the versions of the binaries it gets and the ID of the
 # image it is built FROM. A matching image is reused ("cached"); anything else
 # is rebuilt with DOCKER_BUILDKIT=0 (the buildx plugin is not installed).
 #
-# Usage: scripts/build-images.sh [--force] [--force-base]
+# Usage: scripts/build-images.sh [--force] [--force-base] [--version V [--patch FILE]]
 #   --force       rebuild node/deps/host/cabify without Docker's layer cache
 #                 (picks up Debian updates; npm packages stay pinned by the lock)
 #   --force-base  also debootstrap the base again (implies --force)
+#   --version V   build the service as release V (package.json's version set to V)
+#                 from a copy of the source, with --patch FILE (patch -p1) applied
+#                 to that copy: how the tests make a second release and a bad one
 # Progress on stderr, prefixed [images]; full build logs in ${TMPDIR:-/tmp}/cabify-images/.
 set -euo pipefail
 
@@ -36,14 +40,24 @@ die() { log "$*"; exit 1; }
 
 force=false
 force_base=false
-for arg in "$@"; do
-  case "$arg" in
+release_version=
+release_patch=
+while [ $# -gt 0 ]; do
+  case "$1" in
     --force) force=true ;;
     --force-base) force=true; force_base=true ;;
-    -h | --help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown option $arg (try --help)" ;;
+    --version) release_version=${2:?--version needs a version}; shift ;;
+    --patch) release_patch=$(realpath "${2:?--patch needs a file}"); shift ;;
+    -h | --help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (try --help)" ;;
   esac
+  shift
 done
+if [ -n "$release_patch" ] && [ -z "$release_version" ]; then die "--patch needs --version (a patched build is another release)"; fi
+if [ -n "$release_patch" ] && [ ! -f "$release_patch" ]; then die "--patch $release_patch: no such file"; fi
+if [ -n "$release_version" ] && ! [[ $release_version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]]; then
+  die "--version $release_version: not a semantic version like 1.2.3 or 1.2.3-rc1"
+fi
 
 started=$(date +%s)
 "$here/scripts/ensure-docker.sh"
@@ -189,9 +203,30 @@ version=$(node -p 'require(process.argv[1]).version' "$here/package.json" 2>/dev
 cabify_files=(images/cabify/Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json)
 while IFS= read -r f; do cabify_files+=("$f"); done \
   < <(cd "$here" && find lib service -type f -not -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
-cabify_hash=$(cd "$here" && inputs_hash "${cabify_files[@]}" -- "node $node_version" "npm $npm_version" "base $base_id" "deps $deps_key")
+cabify_hash=$(cd "$here" && inputs_hash "${cabify_files[@]}" ${release_patch:+"$release_patch"} \
+  -- "node $node_version" "npm $npm_version" "base $base_id" "deps $deps_key" "release $release_version")
+cabify_context=$here
+if [ -n "$release_version" ]; then
+  # A release is built from a copy: the working tree keeps its own version and code.
+  version=$release_version
+  cabify_context=$(mktemp -d "${TMPDIR:-/tmp}/cabify-release-context.XXXXXX")
+  trap 'rm -rf "$cabify_context"' EXIT
+  (cd "$here" && cp --parents "${cabify_files[@]}" "$cabify_context/")
+  V=$version node -e 'const fs = require("fs");
+    for (const f of process.argv.slice(1)) {
+      const j = JSON.parse(fs.readFileSync(f, "utf8"));
+      j.version = process.env.V;
+      if (j.packages && j.packages[""]) j.packages[""].version = process.env.V;
+      fs.writeFileSync(f, JSON.stringify(j, null, 2) + "\n");
+    }' "$cabify_context/package.json" "$cabify_context/package-lock.json" \
+    || die "cannot set version $version in the release's package.json"
+  if [ -n "$release_patch" ]; then
+    log "applying $release_patch to the source of cabify:$version"
+    patch -s -p1 -d "$cabify_context" <"$release_patch" || die "$release_patch does not apply to this source"
+  fi
+fi
 # --network none: everything the build needs is in the images above.
-build "cabify:$version" "$cabify_hash" "$here" "$here/images/cabify/Dockerfile" \
+build "cabify:$version" "$cabify_hash" "$cabify_context" "$cabify_context/images/cabify/Dockerfile" \
   -- --network none --build-arg "DEPS_TAG=$deps_key" --build-arg "NODE_VERSION=$node_version"
 
 log "done in $(( $(date +%s) - started ))s:"

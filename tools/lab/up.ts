@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Topology } from "../topology/types.js";
@@ -86,16 +86,6 @@ async function waitForSystemd(host: LabHost): Promise<void> {
  * tarball (no registry: hosts load it) and the haproxy-consul-sync bundle.
  */
 async function buildArtifacts(topology: Topology): Promise<void> {
-  const image = `${topology.service.image}:${topology.service.version}`;
-  const dir = join(repo, "dist", "images");
-  mkdirSync(dir, { recursive: true });
-  const archive = join(dir, `${topology.service.image}-${topology.service.version}.tar`);
-  const id = (await docker(["image", "inspect", "--format", "{{.Id}}", image])).trim();
-  const idFile = `${archive}.id`;
-  if (!existsSync(archive) || !existsSync(idFile) || readFileSync(idFile, "utf8") !== id) {
-    say(`saving ${image} to ${archive}`);
-    await docker(["save", "-o", archive, image]);
-    writeFileSync(idFile, id);
-  }
+  await stream("scripts/image-archive.sh", [topology.service.image, topology.service.version]);
   await stream("npm", ["run", "--silent", "build:sync"]);
 }

@@ -23,7 +23,7 @@ export interface Topology {
   load_balancers: { frontend_port: number; stats_port: number; nodes: LoadBalancerNode[] };
   app: { hosts: Host[] };
   service: { name: string; port: number; image: string; version: string };
-  deploy: { batch_size: number; slow_start_seconds: number; drain_timeout_seconds: number };
+  deploy: { batch_size: number; slow_start_seconds: number; drain_timeout_seconds: number; verify_seconds?: number; canary_weight?: number; canary_seconds?: number };
 }
 
 /** Keys and list indexes from the document root to a node, e.g. ["app", "hosts", 1, "address"]. */
