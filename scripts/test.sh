@@ -30,7 +30,7 @@ bats --print-output-on-failure --formatter tap tests/bats | tee "$results/bats.t
 # Last and alone: it brings up 8 systemd containers on this machine.
 step "lab: the whole topology on host containers, provisioned by ansible/site.yml"
 scripts/ensure-docker.sh
-bats --print-output-on-failure --formatter tap tests/lab | tee "$results/lab.tap"
+bats --print-output-on-failure --formatter tap tests/lab/lab.bats tests/lab/deploy.bats | tee "$results/lab.tap"
 
 passed=$(jq '.numPassedTests' "$results/vitest.json")
 failed=$(jq '.numFailedTests' "$results/vitest.json")

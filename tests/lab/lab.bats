@@ -1,27 +1,13 @@
 #!/usr/bin/env bats
 # The whole topology, provisioned by ansible/site.yml on systemd host
-# containers, checked from outside as an operator would. The suite's lab is
-# tests/lab/topology.yml (cabify-test, 10.78.0.0/24): a lab you left running
-# under configs/topology.yml is not touched. KEEP_LAB=1 leaves it up.
+# containers, checked from outside as an operator would; then the drills and
+# the bench. deploy.bats runs after this file (scripts/test.sh names both).
 
 bats_require_minimum_version 1.5.0
 
+# The lab is brought up once for every file here, by setup_suite.bash.
 setup_file() {
   cd "$BATS_TEST_DIRNAME/../.." || return
-  export TOPOLOGY=tests/lab/topology.yml
-  export CLUSTER=cabify-test VIP=10.78.0.100 SECRETS=secrets/cabify-test
-  local log="$BATS_FILE_TMPDIR/lab-up.log" started=$SECONDS
-  if ! npx --no-install tsx tools/lab/cli.ts up --topology "$TOPOLOGY" >"$log" 2>&1 3>&-; then
-    tail -n 80 "$log" >&3
-    return 1
-  fi
-  echo "# lab up in $((SECONDS - started)) s" >&3
-  grep -E '^\[lab\] (site.yml converged|all .* hosts booted)' "$log" | sed 's/^/# /' >&3
-}
-
-teardown_file() {
-  cd "$BATS_TEST_DIRNAME/../.." || return
-  [ "${KEEP_LAB:-}" = 1 ] || npx --no-install tsx tools/lab/cli.ts down --topology "$TOPOLOGY" >&3 2>&1
 }
 
 # The management token goes in on stdin, never on a command line.

@@ -16,6 +16,8 @@ export interface BackendRow {
   addr: string;
   status: string;
   weight: string;
+  /** The version the instance at addr registered with Consul (Meta.version); "-" when none is registered there. */
+  version: string;
 }
 
 export interface LabStatus {
@@ -26,10 +28,19 @@ export interface LabStatus {
   backends: BackendRow[];
 }
 
+const managementToken = (topology: Topology) => readFileSync(join(secretsDir(topology), "consul-management.token"), "utf8").trim();
+
 /** Runs a Consul CLI command on a lab host with the management token given on stdin, never on a command line. */
 function consulOn(container: string, topology: Topology, command: string): Promise<string> {
-  const token = readFileSync(join(secretsDir(topology), "consul-management.token"), "utf8").trim();
-  return dockerExec(container, `CONSUL_HTTP_TOKEN=$(cat) consul ${command}`, token);
+  return dockerExec(container, `CONSUL_HTTP_TOKEN=$(cat) consul ${command}`, managementToken(topology));
+}
+
+/** addr:port → the version each instance of the service registered (Meta.version), read from Consul's catalog. */
+async function registeredVersions(container: string, topology: Topology): Promise<Map<string, string>> {
+  const url = `http://127.0.0.1:8500/v1/catalog/service/${topology.service.name}`;
+  const json = await dockerExec(container, `curl -sf -H "X-Consul-Token: $(cat)" ${url}`, managementToken(topology));
+  const entries = JSON.parse(json) as { ServiceAddress: string; ServicePort: number; ServiceMeta?: Record<string, string> }[];
+  return new Map(entries.map((e) => [`${e.ServiceAddress}:${e.ServicePort}`, e.ServiceMeta?.version ?? "?"]));
 }
 
 /**
@@ -45,6 +56,7 @@ export async function readStatus(topology: Topology): Promise<LabStatus> {
   const server = states.find((s) => s.host.group === "consul_servers" && s.state === "running")?.host.container;
   const members = server ? parseMembers(await consulOn(server, topology, "members").catch(() => "")) : [];
   const raft = server ? parseRaft(await consulOn(server, topology, "operator raft list-peers").catch(() => "")) : [];
+  const versions = server ? await registeredVersions(server, topology).catch(() => new Map<string, string>()) : new Map<string, string>();
   const lbs = states.filter((s) => s.host.group === "lb" && s.state === "running").map((s) => s.host);
   const vipHolders: string[] = [];
   const backends: BackendRow[] = [];
@@ -52,7 +64,7 @@ export async function readStatus(topology: Topology): Promise<LabStatus> {
     const addrs = await dockerExec(lb.container, "ip -4 -o addr show").catch(() => "");
     if (addrs.includes(` ${topology.vip.address}/`)) vipHolders.push(lb.name);
     const csv = await dockerExec(lb.container, "echo 'show stat' | socat stdio /run/haproxy/admin.sock").catch(() => "");
-    backends.push(...parseStat(lb.name, backendName(topology.service.name), csv));
+    backends.push(...parseStat(lb.name, backendName(topology.service.name), csv).map((b) => ({ ...b, version: versions.get(b.addr) ?? "-" })));
   }
   return { hosts: states, members, raft, vipHolders, backends };
 }
@@ -77,7 +89,7 @@ function parseRaft(text: string) {
 }
 
 /** `show stat` CSV rows of the service backend's servers that have an address (empty template slots are skipped). */
-function parseStat(lb: string, backend: string, csv: string): BackendRow[] {
+function parseStat(lb: string, backend: string, csv: string): Omit<BackendRow, "version">[] {
   const lines = csv.split("\n").filter(Boolean);
   const header = lines[0]?.replace(/^# /, "").split(",") ?? [];
   const col = (row: string[], name: string) => row[header.indexOf(name)] ?? "";
@@ -103,7 +115,7 @@ export function formatStatus(topology: Topology, s: LabStatus): string {
   out.push(`Consul: ${alive}/${s.members.length} members alive; leader ${leader}; ${s.raft.filter((p) => p.voter).length} voters`);
   out.push(`VIP ${topology.vip.address}: held by ${s.vipHolders.length > 0 ? s.vipHolders.join(", ") : "nobody"}`);
   out.push("");
-  if (s.backends.length > 0) table([["LB", "SLOT", "BACKEND", "STATUS", "WEIGHT"], ...s.backends.map((b) => [b.lb, b.server, b.addr, b.status, b.weight])]);
+  if (s.backends.length > 0) table([["LB", "SLOT", "BACKEND", "STATUS", "WEIGHT", "VERSION"], ...s.backends.map((b) => [b.lb, b.server, b.addr, b.status, b.weight, b.version])]);
   else out.push("HAProxy: no backend rows (LBs not provisioned yet?)");
   return out.join("\n");
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Topology } from "../topology/types.js";
 import { containersWithLabel, docker, dockerExec } from "./docker.js";
@@ -16,7 +16,8 @@ const SYSTEMD_FLAGS = [
 ];
 
 /** Where the lab keeps generated files (gitignored): the inventory. */
-const labDir = (topology: Topology) => join(repo, ".lab", topology.cluster.name);
+/** The lab's Ansible inventory, written by `up`; deploy.yml's default for the `cabify` cluster (ansible.cfg). */
+export const labInventory = (topology: Topology) => join(repo, ".lab", topology.cluster.name, "inventory.yml");
 
 /**
  * Brings the whole topology up: tools and images, the internal network, one
@@ -48,9 +49,8 @@ export async function up(topology: Topology, topologyFile: string): Promise<void
   await Promise.all(hosts.map((h) => waitForSystemd(h)));
   say(`all ${hosts.length} hosts booted (systemd running)`);
 
-  const dir = labDir(topology);
-  mkdirSync(dir, { recursive: true });
-  const inventory = join(dir, "inventory.yml");
+  const inventory = labInventory(topology);
+  mkdirSync(dirname(inventory), { recursive: true });
   writeFileSync(inventory, renderInventory(topology, "docker"));
   say(`running ansible-playbook ansible/site.yml (inventory ${inventory}) ...`);
   const playbookStarted = Date.now();
