@@ -39,7 +39,7 @@ nothing_reached_a_host() {
   [ "$status" -ne 0 ]
   [[ "$output" == *"usage: ansible-playbook ansible/deploy.yml -e version=X.Y.Z"* ]]
   nothing_reached_a_host
-  deploy -e version=0.2.0 -e strategy=big-bang
+  deploy -e version=0.2.0 -e deploy_strategy=big-bang
   [ "$status" -ne 0 ]
   [[ "$output" == *"strategy=big-bang"* ]]
   nothing_reached_a_host

@@ -45,6 +45,19 @@ const STEPS: [string, string][] = [
 ];
 
 /**
+ * The step a line of ansible-playbook's output reports, given the task it
+ * belongs to: a host's "changed" in one of STEPS' tasks.
+ *
+ * @example
+ * stepOf("Drain the instance through Consul maintenance, ...", "changed: [app-1]") // { host: "app-1", step: "drain" }
+ */
+export function stepOf(task: string, line: string): { host: string; step: string } | undefined {
+  const host = /^changed: \[([^\]]+)\]/.exec(line)?.[1];
+  const step = host === undefined ? undefined : STEPS.find(([prefix]) => task.startsWith(prefix))?.[1];
+  return host !== undefined && step !== undefined ? { host, step } : undefined;
+}
+
+/**
  * Runs ansible/deploy.yml, streaming its output to ours and calling `onStep`
  * as each step of STEPS happens on a host, so a caller can mark it on a
  * timeline. Resolves with the exit code (0 deployed, 2 stopped at a failed
@@ -56,20 +69,18 @@ const STEPS: [string, string][] = [
 export function runDeployPlaybook(options: DeployOptions, onStep: (host: string, step: string) => void = () => undefined): Promise<PlaybookRun> {
   const summaryDir = mkdtempSync(join(tmpdir(), "cabify-deploy-"));
   const summaryFile = join(summaryDir, "summary.json");
-  const args = ["-e", `deploy_summary_file=${summaryFile}`, "-i", options.inventory, "ansible/deploy.yml", "-e", `version=${options.version}`, "-e", `strategy=${options.strategy}`, "-e", `topology_file=${options.topologyFile}`];
+  const args = ["-e", `deploy_summary_file=${summaryFile}`, "-i", options.inventory, "ansible/deploy.yml", "-e", `version=${options.version}`, "-e", `deploy_strategy=${options.strategy}`, "-e", `topology_file=${options.topologyFile}`];
   for (const extra of options.extraVars ?? []) args.push("-e", extra);
   const child = spawn("ansible-playbook", args, { cwd: repo, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ANSIBLE_CONFIG: join(repo, "ansible/ansible.cfg") } });
   const steps: PlaybookRun["steps"] = [];
   let task = "";
   createInterface({ input: child.stdout }).on("line", (line) => {
     process.stdout.write(`${line}\n`);
-    const taskMatch = /^TASK \[(.*)\]/.exec(line);
-    if (taskMatch) task = taskMatch[1]!;
-    const changed = /^changed: \[([^\]]+)\]/.exec(line);
-    const step = changed && STEPS.find(([prefix]) => task.startsWith(prefix));
-    if (changed && step) {
-      steps.push({ host: changed[1]!, step: step[1] });
-      onStep(changed[1]!, step[1]);
+    task = /^TASK \[(.*)\]/.exec(line)?.[1] ?? task;
+    const step = stepOf(task, line);
+    if (step) {
+      steps.push(step);
+      onStep(step.host, step.step);
     }
   });
   return new Promise((resolve, reject) => {
