@@ -17,7 +17,7 @@ npx tsc --noEmit
 
 step "lint (eslint, shellcheck, yamllint, ansible-lint)"
 npx eslint .
-git ls-files -z --cached --others --exclude-standard -- '*.sh' '*.bats' .ci/run | xargs -0 shellcheck -x
+git ls-files -z --cached --others --exclude-standard -- '*.sh' '*.bats' '*.bash' .ci/run | xargs -0 shellcheck -x
 yamllint --strict .
 (cd ansible && ANSIBLE_CONFIG=ansible.cfg ansible-lint --offline site.yml deploy.yml validate-topology.yml deploy roles)
 

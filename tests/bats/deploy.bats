@@ -5,16 +5,11 @@
 # get past a check could reach nothing.
 
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
   cd "$BATS_TEST_DIRNAME/../.." || return
-  inventory="$BATS_TEST_TMPDIR/inventory.ini"
-  {
-    for group in consul_servers lb app; do
-      printf '[%s]\n%s-1 ansible_host=127.0.0.1 ansible_port=1\n' "$group" "$group"
-    done
-    printf '[consul_clients:children]\nlb\napp\n'
-  } >"$inventory"
+  inventory=$(unreachable_inventory)
 }
 
 deploy() {

@@ -4,16 +4,11 @@
 # port, so a play that did get past the check could reach nothing.
 
 bats_require_minimum_version 1.5.0
+load helpers
 
 setup() {
   cd "$BATS_TEST_DIRNAME/../.." || return
-  inventory="$BATS_TEST_TMPDIR/inventory.ini"
-  {
-    for group in consul_servers lb app; do
-      printf '[%s]\n%s-1 ansible_host=127.0.0.1 ansible_port=1\n' "$group" "$group"
-    done
-    printf '[consul_clients:children]\nlb\napp\n'
-  } >"$inventory"
+  inventory=$(unreachable_inventory)
 }
 
 @test "site.yml stops on an invalid topology with the validator's file:line:column message, before any host" {
