@@ -28,8 +28,8 @@ export async function startSeed(topology: Topology, say: (line: string) => void)
     throw new Error(`the seed's address ${address} is taken by a lab host; free the subnet's last address`);
   }
   say(`building ${IMAGE} (images/seed; cached after the first time) ...`);
-  process.env.DOCKER_BUILDKIT = "0"; // the buildx plugin is not installed (as in scripts/build-images.sh)
-  await docker(["build", "-q", "-t", IMAGE, join(repo, "images/seed")]);
+  // DOCKER_BUILDKIT=0: the buildx plugin is not installed (as in scripts/build-images.sh).
+  await docker(["build", "-q", "-t", IMAGE, join(repo, "images/seed")], "", { DOCKER_BUILDKIT: "0" });
   await stopSeed(topology);
   await docker(["run", "-d", "--name", container, "--label", names.label, "--network", names.network, "--ip", address, IMAGE]);
   const url = `http://${address}/status`;

@@ -31,6 +31,7 @@ describe("writeReportIndex", () => {
     steps: [],
     deploySeconds: 70.4,
     load: summarize(outcomes.map((outcome, i) => ({ startMs: i * 5, latencyMs: 2, outcome, version }))),
+    baseline: summarize([]),
     keepAlive: summarize([]),
     events: [],
     finishedAt,

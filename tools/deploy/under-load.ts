@@ -18,6 +18,8 @@ export interface DeployReport extends PlaybookRun {
   deploySeconds: number;
   /** New connection per request, 2 s timeout, no retry: the drills' counted client. */
   load: LoadSummary;
+  /** The same client over the seconds before the playbook started: what "normal" was in this run. */
+  baseline: LoadSummary;
   /** Keep-alive clients beside it. */
   keepAlive: LoadSummary;
   events: TimelineEvent[];
@@ -44,10 +46,12 @@ export async function deployUnderLoad(topology: Topology, options: DeployOptions
   const mark = (label: string) => events.push({ atMs: performance.now() - origin, label });
   let run: PlaybookRun;
   let deploySeconds: number;
+  let startedMs: number;
   try {
     await sleep(LOAD.faultAfterMs); // the baseline the timeline starts with
     mark(`deploy ${options.version} (${options.strategy})`);
     const started = performance.now();
+    startedMs = started - origin;
     run = await runDeployPlaybook(options, (host, step) => mark(`${host} ${step}`));
     deploySeconds = (performance.now() - started) / 1000;
     mark(run.exitCode === 0 ? "deploy done" : "deploy stopped");
@@ -56,7 +60,7 @@ export async function deployUnderLoad(topology: Topology, options: DeployOptions
     stop.abort();
   }
   const [records, keepAliveRecords] = await loads;
-  const report: DeployReport = { version: options.version, strategy: options.strategy, ...run, deploySeconds, load: summarize(records), keepAlive: summarize(keepAliveRecords), events, finishedAt: new Date().toISOString() };
+  const report: DeployReport = { version: options.version, strategy: options.strategy, ...run, deploySeconds, load: summarize(records), baseline: summarize(records.filter((r) => r.startMs + r.latencyMs < startedMs)), keepAlive: summarize(keepAliveRecords), events, finishedAt: new Date().toISOString() };
   if (reportDir) {
     mkdirSync(reportDir, { recursive: true });
     writeFileSync(join(reportDir, `${name}.json`), `${JSON.stringify(report, null, 1)}\n`);

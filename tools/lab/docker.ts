@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 
 /**
- * Runs `docker ARGS` (with `input` on stdin, if given) and returns stdout;
+ * Runs `docker ARGS` (with `input` on stdin and `env` added to ours, if given) and returns stdout;
  * the error names the command and docker's own message.
  */
-export function docker(args: string[], input = ""): Promise<string> {
+export function docker(args: string[], input = "", env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("docker", args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
