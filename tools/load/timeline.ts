@@ -12,7 +12,8 @@ const WIDTH = 1100;
 const LEFT = 70;
 const RIGHT = 20;
 // Never the green and red of ok and failed, so a band cannot be read as either.
-const PALETTE = ["#4e79a7", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac"];
+// Sixteen, so that a blue/green deploy (6 instances, 2 LBs, 2 versions) repeats none.
+const PALETTE = ["#4e79a7", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac", "#79706e", "#499894", "#b6992d", "#a0cbe8", "#ffbe7d", "#d4a6c8", "#86bcb6", "#f1ce63"];
 
 interface Bucket {
   ok: number;
