@@ -63,8 +63,7 @@ async function main(): Promise<number> {
     extraVars: values["ready-timeout"] ? [`cabify_ready_timeout_seconds=${values["ready-timeout"]}`] : [],
   };
   if (!values.load) {
-    const run = await runDeployPlaybook(options);
-    return run.exitCode === 0 ? 0 : run.exitCode === 2 ? 2 : 1;
+    return exitCodeOf(await runDeployPlaybook(options));
   }
   const report = await deployUnderLoad(loaded.topology, options, values.report);
   const { load } = report;
@@ -76,7 +75,10 @@ async function main(): Promise<number> {
       "",
     ].join("\n"),
   );
-  return report.exitCode === 0 ? 0 : report.exitCode === 2 ? 2 : 1;
+  return exitCodeOf(report);
 }
+
+/** ansible-playbook's 0 (deployed) and 2 (a host failed: the deploy stopped at a batch) pass through; anything else is 1. */
+const exitCodeOf = ({ exitCode }: { exitCode: number }) => (exitCode === 0 || exitCode === 2 ? exitCode : 1);
 
 process.exitCode = await main();

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { LOAD } from "../drill/run.js";
-import { runLoad, summarize, type LoadSummary } from "../load/load.js";
+import { LOAD, vipClients } from "../drill/run.js";
+import { summarize, type LoadSummary } from "../load/load.js";
 import { renderTimeline, type TimelineEvent } from "../load/timeline.js";
 import type { Topology } from "../topology/types.js";
 import { runDeployPlaybook, type DeployOptions, type PlaybookRun } from "./playbook.js";
@@ -37,10 +37,8 @@ export interface DeployReport extends PlaybookRun {
  * const report = await deployUnderLoad(topology, { version: "0.2.0", strategy: "rolling", topologyFile, inventory }, "docs/deploys", "rolling");
  */
 export async function deployUnderLoad(topology: Topology, options: DeployOptions, reportDir?: string, name = `${options.strategy}-${options.version}`): Promise<DeployReport> {
-  const url = `http://${topology.vip.address}:${topology.load_balancers.frontend_port}/status`;
   const stop = new AbortController();
-  const common = { url, durationSeconds: MAX_LOAD_SECONDS, timeoutMs: LOAD.timeoutMs, signal: stop.signal };
-  const loads = Promise.all([runLoad({ ...common, rate: LOAD.rate, keepAlive: false }), runLoad({ ...common, rate: LOAD.keepAliveRate, keepAlive: true })]);
+  const loads = vipClients(topology, MAX_LOAD_SECONDS, stop.signal);
   const origin = performance.now();
   const events: TimelineEvent[] = [];
   const mark = (label: string) => events.push({ atMs: performance.now() - origin, label });

@@ -1,13 +1,24 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { runLoad, summarize, type LoadSummary } from "../load/load.js";
+import { runLoad, summarize, type LoadSummary, type RequestRecord } from "../load/load.js";
 import { renderTimeline, type TimelineEvent } from "../load/timeline.js";
 import type { Check, Drill, Facts } from "./drills.js";
 import type { DrillLab } from "./lab.js";
+import type { Topology } from "../topology/types.js";
 
 /** The drills' clients: a new connection per request at this rate, and keep-alive clients beside them. */
 export const LOAD = { rate: 200, keepAliveRate: 50, timeoutMs: 2000, faultAfterMs: 3000 };
+
+/**
+ * The drills' two counted clients against the topology's VIP, for `seconds`
+ * or until `signal` aborts: [new connection per request, keep-alive].
+ * Deploys under load (tools/deploy) count with the same clients.
+ */
+export function vipClients(topology: Topology, seconds: number, signal?: AbortSignal): Promise<[RequestRecord[], RequestRecord[]]> {
+  const common = { url: `http://${topology.vip.address}:${topology.load_balancers.frontend_port}/status`, durationSeconds: seconds, timeoutMs: LOAD.timeoutMs, ...(signal ? { signal } : {}) };
+  return Promise.all([runLoad({ ...common, rate: LOAD.rate, keepAlive: false }), runLoad({ ...common, rate: LOAD.keepAliveRate, keepAlive: true })]);
+}
 
 export interface DrillResult {
   drill: string;
@@ -36,14 +47,10 @@ export interface DrillResult {
 export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, log: (line: string) => void, keepRecords = false): Promise<DrillResult> {
   await lab.restore();
   if (drill.prepare) await drill.prepare(lab);
-  const url = `http://${lab.topology.vip.address}:${lab.topology.load_balancers.frontend_port}/status`;
   const events: TimelineEvent[] = [];
   const origin = performance.now();
   const now = () => performance.now() - origin;
-  const loads = Promise.all([
-    runLoad({ url, rate: LOAD.rate, durationSeconds: drill.seconds, timeoutMs: LOAD.timeoutMs, keepAlive: false }),
-    runLoad({ url, rate: LOAD.keepAliveRate, durationSeconds: drill.seconds, timeoutMs: LOAD.timeoutMs, keepAlive: true }),
-  ]);
+  const loads = vipClients(lab.topology, drill.seconds);
   let facts: Facts = {};
   let error: unknown;
   try {
