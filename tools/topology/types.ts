@@ -24,6 +24,8 @@ export interface Topology {
   app: { hosts: Host[] };
   service: { name: string; port: number; image: string; version: string };
   deploy: { batch_size: number; slow_start_seconds: number; drain_timeout_seconds: number; verify_seconds?: number; canary_weight?: number; canary_seconds?: number };
+  /** Vagrant only (Vagrantfile): every VM's size and the management network. */
+  vms?: { memory_mb?: number; cpus?: number; management_subnet?: string };
 }
 
 /** Keys and list indexes from the document root to a node, e.g. ["app", "hosts", 1, "address"]. */

@@ -1,0 +1,65 @@
+/** What the Vagrantfile builds from a topology: the VMs, their networks and sizes, and their inventory. */
+import { join, resolve } from "node:path";
+import { labHosts } from "../lab/hosts.js";
+import { renderInventory } from "../lab/inventory.js";
+import { repo } from "../lab/run.js";
+import type { Topology } from "../topology/types.js";
+
+/** Sizes a VM gets when the topology's optional `vms` section does not say. */
+export const VM_DEFAULTS = { memory_mb: 512, cpus: 1, management_subnet: "192.168.121.0/24" } as const;
+
+export interface VagrantPlan {
+  cluster: string;
+  topology_file: string;
+  inventory: string;
+  /** The libvirt network carrying network.subnet; isolated, no route out. */
+  network: { name: string; subnet: string; gateway: string };
+  /** Vagrant's own network (DHCP, `vagrant ssh`); isolated too. */
+  management: { name: string; subnet: string };
+  vms: { name: string; address: string; group: string; memory_mb: number; cpus: number }[];
+}
+
+/**
+ * Health-check timings for VMs whose CPU is emulated (QEMU without KVM),
+ * passed as inventory variables to the roles. With the roles' defaults, seven
+ * such VMs on 2 host cores spend nearly all of them on checks alone (measured:
+ * keepalived's curl every second ~25 % of a host core per LB, the service
+ * with its checks ~38 % per app host, most of it Docker's HEALTHCHECK
+ * starting a node process every 5 s), and starved Consul agents start to flap.
+ * docs/vagrant.md has the numbers. Real machines keep the defaults.
+ */
+export const EMULATED_TIMINGS = {
+  keepalived_check_interval: 3,
+  keepalived_check_timeout: 2,
+  haproxy_check_interval: "2s",
+  cabify_check_interval_seconds: 3,
+  cabify_docker_healthcheck: false,
+} as const;
+
+/** Where the VMs' inventory lives: beside Vagrant's own state, out of git. */
+export const vagrantInventory = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name, "inventory.yml");
+
+export function vagrantPlan(topology: Topology, topologyFile: string): VagrantPlan {
+  const size = { ...VM_DEFAULTS, ...topology.vms };
+  const name = topology.cluster.name;
+  return {
+    cluster: name,
+    topology_file: resolve(topologyFile),
+    inventory: vagrantInventory(topology),
+    network: { name: `${name}-net`, subnet: topology.network.subnet, gateway: topology.network.gateway },
+    management: { name: `${name}-vagrant`, subnet: size.management_subnet },
+    vms: labHosts(topology).map((h) => ({ name: h.name, address: h.address, group: h.group, memory_mb: size.memory_mb, cpus: size.cpus })),
+  };
+}
+
+/** The VMs' Ansible inventory: SSH as Vagrant's user with its key, and the emulation timings when `emulated`. */
+export function renderVagrantInventory(topology: Topology, sshKey: string, emulated: boolean): string {
+  // Vagrant's insecure key and a fresh host key per VM: nothing worth pinning (docs/vagrant.md).
+  return renderInventory(topology, "ssh", {
+    ansible_user: "vagrant",
+    ansible_become: true,
+    ansible_ssh_private_key_file: sshKey,
+    ansible_ssh_common_args: "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no",
+    ...(emulated ? EMULATED_TIMINGS : {}),
+  });
+}
