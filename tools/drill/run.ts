@@ -13,11 +13,12 @@ export const LOAD = { rate: 200, keepAliveRate: 50, timeoutMs: 2000, faultAfterM
 /**
  * The drills' two counted clients against the topology's VIP, for `seconds`
  * or until `signal` aborts: [new connection per request, keep-alive].
- * Deploys under load (tools/deploy) count with the same clients.
+ * Deploys under load (tools/deploy) count with the same clients; the Vagrant
+ * drill (tools/vagrant) at lower `rates`, fit for VMs whose CPU is emulated.
  */
-export function vipClients(topology: Topology, seconds: number, signal?: AbortSignal): Promise<[RequestRecord[], RequestRecord[]]> {
+export function vipClients(topology: Topology, seconds: number, signal?: AbortSignal, rates: { rate: number; keepAliveRate: number } = LOAD): Promise<[RequestRecord[], RequestRecord[]]> {
   const common = { url: `http://${topology.vip.address}:${topology.load_balancers.frontend_port}/status`, durationSeconds: seconds, timeoutMs: LOAD.timeoutMs, ...(signal ? { signal } : {}) };
-  return Promise.all([runLoad({ ...common, rate: LOAD.rate, keepAlive: false }), runLoad({ ...common, rate: LOAD.keepAliveRate, keepAlive: true })]);
+  return Promise.all([runLoad({ ...common, rate: rates.rate, keepAlive: false }), runLoad({ ...common, rate: rates.keepAliveRate, keepAlive: true })]);
 }
 
 export interface DrillResult {
