@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `npm run test:vagrant`: the Vagrant end-to-end test (tests/vagrant), with
+# everything it needs set up first: the tools, Docker (the box is built from
+# the lab's images), vagrant + libvirt with their daemons, and the box (built
+# or reused). It brings up 7 VMs under emulation, so nothing else should run
+# beside it. Not yet part of `npm test`: docs/vagrant.md says why.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+results=.test-results
+mkdir -p "$results"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "vagrant: tools, libvirt and the box"
+scripts/ensure-tools.sh
+scripts/ensure-docker.sh
+scripts/ensure-vagrant.sh
+started=$SECONDS
+vagrant/box/build.sh
+echo "box $((SECONDS - started))" >"$results/box-seconds.txt"
+
+step "vagrant: VMs from tests/vagrant/topology.yml, provisioned by ansible/site.yml over SSH"
+bats --print-output-on-failure --formatter tap tests/vagrant | tee "$results/vagrant.tap"
+! grep -q '^not ok ' "$results/vagrant.tap"
