@@ -6,8 +6,8 @@
 #   1. Debian packages: vagrant + vagrant-libvirt, libvirt, QEMU, what the box
 #      build needs (parted, extlinux, qemu-img) and mitogen for Ansible.
 #   2. /dev/kvm group kvm, mode 660 (what udev does on a normal Debian): with a
-#      root-only /dev/kvm libvirt re-probes QEMU on every domain definition, a
-#      minute each (docs/vagrant.md).
+#      root-only /dev/kvm libvirt re-probes QEMU on every domain definition,
+#      which slows every `vagrant up` (docs/vagrant.md).
 #   3. virtlogd and libvirtd running (started in the background when not).
 #   4. the libvirt storage pool "default" defined and started.
 #
