@@ -70,31 +70,32 @@ keep_log() {
   [ "$(grep -cE ' : ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 ' "$RESULTS/reconverge-recap.txt")" -eq 8 ]
 }
 
-# The bound: the backup takes the VIP 3 adverts (0.3 s) after the master's
-# last one, plus whatever its starved vCPU adds; a clean shutdown stops
-# keepalived (priority 0: the backup takes over at once) before HAProxy.
-# Requests in flight on the halted node when its HAProxy stops may fail, and
-# a client without retries sees them, so a few are allowed: at most 2 % of
-# the requests sent while the node halts, and a gap of at most 3 s.
+# The bound: a clean shutdown stops keepalived first (priority 0: the backup
+# takes the VIP at once, within an advert of 0.1 s) and HAProxy only after the
+# VIP is gone. Requests in flight on the halted node when it goes may fail, and
+# a client without retries sees them, so a few are allowed: at most 2 % of the
+# requests sent from the halt on, and a gap of at most 3 s (the container
+# lab's lb-stop drill fails none).
 @test "vagrant halt of the VIP holder under counted load: the VIP moves, at most 2 % fail, gap <= 3 s" {
   timed halt_drill npx --no-install tsx tools/vagrant/halt-drill.ts --topology "$CABIFY_TOPOLOGY" --report "$RESULTS"
   echo "$output"
   [ "$status" -eq 0 ]
   local report=$RESULTS/halt-drill.json
-  jq -r '"halt_failed \(.halt.failed)\nhalt_sent \(.halt.sent)\nhalt_gap_ms \(.halt.longestGapMs)\nbaseline_gap_ms \(.baseline.longestGapMs)\nback_failed \(.back.failed)\nvip_moved_s \(.vipMovedSeconds)"' "$report" >>"$RESULTS/timings.txt"
+  jq -r '"halt_failed \(.halt.failed)\nhalt_sent \(.halt.sent)\nhalt_gap_ms \(.halt.longestGapMs | floor)\nbaseline_gap_ms \(.baseline.longestGapMs | floor)\nvip_moved_s \(.vipMovedSeconds)"' "$report" >>"$RESULTS/timings.txt"
   # The VIP went to the other LB, and requests were really counted throughout.
   [ "$(jq -r '.takeover' "$report")" != "$(jq -r '.halted' "$report")" ]
   [ "$(jq '.baseline.sent' "$report")" -ge 50 ]
   [ "$(jq '.halt.sent' "$report")" -ge 100 ]
   [ "$(jq '.baseline.failed' "$report")" -eq 0 ]
   [ "$(jq '.halt.failed * 50 <= .halt.sent' "$report")" = true ]
-  [ "$(jq '.halt.longestGapMs' "$report" | cut -d. -f1)" -le 3000 ]
-  # The returning node does not take the VIP back (no preemption): nothing fails.
-  [ "$(jq '.back.failed' "$report")" -eq 0 ]
+  [ "$(jq '.halt.longestGapMs | floor' "$report")" -le 3000 ]
 }
 
-@test "the halted VM is back: both LBs serve, exactly one holds the VIP" {
-  local holders=0 lb
+@test "vagrant up of the halted VM: both LBs serve again, exactly one holds the VIP" {
+  local halted holders=0 lb
+  halted=$(jq -r '.halted' "$RESULTS/halt-drill.json")
+  timed up_again vagrant up --no-provision "$halted"
+  [ "$status" -eq 0 ]
   for lb in lb-1 lb-2; do
     run vagrant ssh "$lb" -c "systemctl is-active haproxy keepalived; ip -4 -o addr show"
     [ "$status" -eq 0 ]
