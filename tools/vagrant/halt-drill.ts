@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -52,15 +53,24 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
   });
 }
 
+/** Opens (and drops) a TCP connection to `address`:22, so this machine resolves its MAC address; no tool needed. */
+function touch(address: string): Promise<void> {
+  return new Promise((done) => {
+    const socket = connect({ host: address, port: 22, timeout: 1000 });
+    const end = () => (socket.destroy(), done());
+    socket.once("connect", end).once("timeout", end).once("error", end);
+  });
+}
+
 /**
  * The MAC address this machine's neighbour table holds for `address` (after a
- * ping, so the entry exists). The VIP's entry follows keepalived's gratuitous
+ * connection to it, so the entry exists). The VIP's entry follows keepalived's gratuitous
  * ARP, so comparing it with each LB's tells which one holds the VIP, without
  * running anything in the VMs: under emulation even a remote `ip addr` takes
  * CPU from the LB that is taking over.
  */
 async function macOf(address: string): Promise<string | undefined> {
-  await run("ping", ["-c", "1", "-W", "1", address]);
+  await touch(address);
   const { stdout } = await run("ip", ["-4", "neigh", "show", address]);
   return /lladdr ([0-9a-f:]{17})/.exec(stdout)?.[1];
 }
