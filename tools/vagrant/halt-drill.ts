@@ -22,7 +22,7 @@ import type { Topology } from "../topology/types.js";
 
 /** Requests per second: new connection each, and keep-alive. VMs under emulation serve a few hundred at most. */
 const RATES = { rate: 20, keepAliveRate: 5 };
-/** Seconds of load before the halt and after the node is back. */
+/** Seconds of load before the halt, and after the halted node is down. */
 const MARGIN_SECONDS = 5;
 /** The load stops by itself after this, whatever happens. */
 const MAX_LOAD_SECONDS = 600;
@@ -71,6 +71,11 @@ function touch(address: string): Promise<void> {
  */
 async function macOf(address: string): Promise<string | undefined> {
   await touch(address);
+  return neighbourMac(address);
+}
+
+/** The MAC address this machine's neighbour table holds for `address` now, if any. */
+async function neighbourMac(address: string): Promise<string | undefined> {
   const { stdout } = await run("ip", ["-4", "neigh", "show", address]);
   return /lladdr ([0-9a-f:]{17})/.exec(stdout)?.[1];
 }
@@ -81,8 +86,8 @@ export async function haltDrill(topology: Topology, topologyFile: string, report
   const vip = topology.vip.address;
   const nodes = await Promise.all(topology.load_balancers.nodes.map(async (n) => ({ name: n.name, mac: await macOf(n.address) })));
   const holderOfVip = async () => {
-    const { stdout } = await run("ip", ["-4", "neigh", "show", vip]);
-    return nodes.find((n) => n.mac !== undefined && stdout.includes(`lladdr ${n.mac}`));
+    const mac = await neighbourMac(vip);
+    return mac === undefined ? undefined : nodes.find((n) => n.mac === mac);
   };
   await macOf(vip);
   const halted = await holderOfVip();
