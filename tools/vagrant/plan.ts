@@ -29,11 +29,16 @@ export interface VagrantPlan {
  * docs/vagrant.md has the numbers. Real machines keep the defaults.
  */
 export const EMULATED_TIMINGS = {
-  keepalived_check_interval: 3,
-  keepalived_check_timeout: 2,
+  keepalived_check_interval: 5,
+  keepalived_check_timeout: 4,
   haproxy_check_interval: "2s",
+  haproxy_check_timeout: "2s",
   cabify_check_interval_seconds: 3,
+  cabify_check_timeout_seconds: 2,
   cabify_docker_healthcheck: false,
+  // Consul's own default: the leader's heartbeats every 100 ms (multiplier 1)
+  // kept each emulated server at ~15 % of a host core while idle.
+  consul_raft_multiplier: 5,
 } as const;
 
 /** Where the VMs' inventory lives: beside Vagrant's own state, out of git. */
