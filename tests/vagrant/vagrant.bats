@@ -33,6 +33,21 @@ timed() {
   echo "# $name: $((SECONDS - started)) s" >&3
 }
 
+# What each VM of the cluster takes of this machine's CPU while nothing is
+# asked of it, over 15 s, in % of one host core (libvirt's cpu.time).
+idle_cpu() {
+  local vm before=() after=() i=0
+  local vms=()
+  mapfile -t vms < <(virsh -c qemu:///system list --name | grep "^$CLUSTER-")
+  for vm in "${vms[@]}"; do before+=("$(virsh -c qemu:///system domstats "$vm" --cpu-total | sed -n 's/.*cpu.time=//p')"); done
+  sleep 15
+  for vm in "${vms[@]}"; do after+=("$(virsh -c qemu:///system domstats "$vm" --cpu-total | sed -n 's/.*cpu.time=//p')"); done
+  for vm in "${vms[@]}"; do
+    echo "idle_cpu_pct ${vm#"$CLUSTER-"} $(( (after[i] - before[i]) / 150000000 ))"
+    i=$((i + 1))
+  done
+}
+
 # The whole output goes to NAME.log in the results; the recap to NAME-recap.txt.
 keep_log() {
   printf '%s\n' "$output" >"$RESULTS/$1.log"
@@ -68,6 +83,7 @@ keep_log() {
   keep_log reconverge
   [ "$status" -eq 0 ] || { echo "$output" | tail -n 60; false; }
   [ "$(grep -cE ' : ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 ' "$RESULTS/reconverge-recap.txt")" -eq 8 ]
+  idle_cpu >>"$RESULTS/timings.txt"
 }
 
 # The bound: a clean shutdown stops keepalived first (priority 0: the backup
