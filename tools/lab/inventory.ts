@@ -36,5 +36,5 @@ export function renderInventory(topology: Topology, connection: Connection, conn
       },
     },
   };
-  return `# Generated from ${topology.cluster.name}'s topology by \`npm run lab -- inventory\`; do not edit.\n${stringify(inventory)}`;
+  return `# Generated from ${topology.cluster.name}'s topology (tools/lab/inventory.ts); do not edit, change the topology.\n${stringify(inventory)}`;
 }

@@ -271,6 +271,21 @@ export const RULES: readonly Rule[] = [
       }];
     },
   },
+  {
+    // Vagrant's management network and the cluster network are two libvirt
+    // networks on this machine: if they overlap, routes to one shadow the other.
+    id: "vms-management-subnet-apart",
+    check: (t) => {
+      const management = t.vms?.management_subnet === undefined ? undefined : parseCidr(t.vms.management_subnet);
+      const cluster = parseCidr(t.network.subnet);
+      if (!management || !cluster || !overlaps(management, cluster)) return [];
+      return [{
+        path: ["vms", "management_subnet"],
+        message: `vms.management_subnet ${t.vms!.management_subnet} overlaps network.subnet ${t.network.subnet}`,
+        fix: "pick a management subnet apart from network.subnet, e.g. 192.168.121.0/24 (the default)",
+      }];
+    },
+  },
 ];
 
 /** True if two CIDRs share any address. */

@@ -78,6 +78,7 @@ const BROKEN: [name: string, rule: string, line: number, column: number, count?:
   ["wrong-consul-version", "consul-version-pinned", 19, 12],
   ["advert-interval-not-centiseconds", "advert-interval-vrrp3", 16, 20],
   ["advert-interval-too-long", "advert-interval-vrrp3", 16, 20],
+  ["vms-management-overlaps-cluster", "vms-management-subnet-apart", 52, 22],
 ];
 
 const VALID = ["valid-5-servers", "valid-block-style"];
