@@ -3,7 +3,7 @@
 # everything it needs set up first: the tools, Docker (the box is built from
 # the lab's images), vagrant + libvirt with their daemons, and the box (built
 # or reused). It brings up 7 VMs under emulation, so nothing else should run
-# beside it. Not yet part of `npm test`: docs/vagrant.md says why.
+# beside it. `npm test` runs it last.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
