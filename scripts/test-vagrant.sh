@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 results=.test-results
-mkdir -p "$results"
+mkdir -p "$results/vagrant"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "vagrant: tools, libvirt and the box"
@@ -17,8 +17,11 @@ scripts/ensure-docker.sh
 scripts/ensure-vagrant.sh
 started=$SECONDS
 vagrant/box/build.sh
-echo "box $((SECONDS - started))" >"$results/box-seconds.txt"
+echo "box $((SECONDS - started))" >"$results/vagrant/box-seconds.txt"
 
 step "vagrant: VMs from tests/vagrant/topology.yml, provisioned by ansible/site.yml over SSH"
-bats --print-output-on-failure --formatter tap tests/vagrant | tee "$results/vagrant.tap"
-! grep -q '^not ok ' "$results/vagrant.tap"
+status=0
+bats --print-output-on-failure --formatter tap tests/vagrant | tee "$results/vagrant.tap" || status=$?
+# The run's figures as a table (README.md beside them), whatever the outcome.
+npx --no-install tsx tools/vagrant/report.ts "$results/vagrant"
+[ "$status" -eq 0 ] && ! grep -q '^not ok ' "$results/vagrant.tap"
