@@ -73,6 +73,24 @@ haproxy_stat() {
   [[ "$output" == *cabify* ]]
 }
 
+# Every secret site.yml generated for this lab (gossip key, ACL tokens, stats
+# password): readable by its owner only, in no file git tracks, and nowhere in
+# the log of the site.yml run that created and used them.
+@test "generated secrets are 0600, in no file git tracks, and not in site.yml's log" {
+  local file count=0
+  [ "$(stat -c %a "$SECRETS")" = 700 ]
+  git check-ignore -q "$SECRETS/consul-gossip.key"
+  for file in "$SECRETS"/*; do
+    count=$((count + 1))
+    [ "$(stat -c %a "$file")" = 600 ]
+    [ "$(wc -l <"$file")" -eq 1 ]
+    if git grep -q -F -f "$file" -- .; then echo "${file##*/} is in a tracked file"; false; fi
+    if grep -q -F -f "$file" "$BATS_SUITE_TMPDIR/lab-up.log"; then echo "${file##*/} is in site.yml's log"; false; fi
+  done
+  # Gossip key, stats password, 3 service tokens and one agent token for each of the 8 hosts.
+  [ "$count" -ge 13 ]
+}
+
 @test "npm run lab -- status reports members, leader, VIP holder and backends" {
   run npx --no-install tsx tools/lab/cli.ts status --topology "$TOPOLOGY"
   [ "$status" -eq 0 ]
