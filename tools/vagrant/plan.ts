@@ -33,6 +33,9 @@ export const EMULATED_TIMINGS = {
   keepalived_check_timeout: 4,
   haproxy_check_interval: "2s",
   haproxy_check_timeout: "2s",
+  // With observe layer4, one connect that outlasts this marks a server DOWN;
+  // at 200 ms the halting LB answered 503 (no server) in a cold CI run.
+  haproxy_timeout_connect: "2s",
   cabify_check_interval_seconds: 3,
   cabify_check_timeout_seconds: 2,
   cabify_docker_healthcheck: false,
