@@ -36,8 +36,7 @@ timed() {
 # What each VM of the cluster takes of this machine's CPU while nothing is
 # asked of it, over 15 s, in % of one host core (libvirt's cpu.time).
 idle_cpu() {
-  local vm before=() after=() i=0
-  local vms=()
+  local vm vms=() before=() after=() i=0
   mapfile -t vms < <(virsh -c qemu:///system list --name | grep "^$CLUSTER-")
   for vm in "${vms[@]}"; do before+=("$(virsh -c qemu:///system domstats "$vm" --cpu-total | sed -n 's/.*cpu.time=//p')"); done
   sleep 15
@@ -97,7 +96,6 @@ keep_log() {
   echo "$output"
   [ "$status" -eq 0 ]
   local report=$RESULTS/halt-drill.json
-  jq -r '"halt_failed \(.halt.failed)\nhalt_sent \(.halt.sent)\nhalt_gap_ms \(.halt.longestGapMs | floor)\nbaseline_gap_ms \(.baseline.longestGapMs | floor)\nvip_moved_s \(.vipMovedSeconds)"' "$report" >>"$RESULTS/timings.txt"
   # The VIP went to the other LB, and requests were really counted throughout.
   [ "$(jq -r '.takeover' "$report")" != "$(jq -r '.halted' "$report")" ]
   [ "$(jq '.baseline.sent' "$report")" -ge 50 ]
