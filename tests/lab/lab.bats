@@ -196,7 +196,7 @@ load_lost_nothing() {
 drill() {
   local out code=0
   out=$(npx --no-install tsx tools/drill/cli.ts "$1" --topology "$TOPOLOGY" --records 2>&1 3>&-) || code=$?
-  grep -E '^\[drill\] ([a-z-]+: (PASS|FAIL)|  (ok  |FAIL))|^drill: ' <<<"$out" | sed 's/^/# /' >&3
+  grep -E '^\[drill\] ([a-z-]+: (PASS|FAIL)|  (ok  |FAIL|\| ))|^drill: ' <<<"$out" | sed 's/^/# /' >&3
   [ "$code" -eq 0 ]
 }
 

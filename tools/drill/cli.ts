@@ -51,6 +51,7 @@ async function main(): Promise<number> {
         `longest gap ${(summary.longestGapMs / 1000).toFixed(2)} s, p99 ${summary.p99Ms.toFixed(0)} ms; keep-alive ${result.keepAlive.failed} of ${result.keepAlive.sent} failed`,
     );
     for (const check of result.checks) say(`  ${check.ok ? "ok  " : "FAIL"} ${check.what}: ${check.measured}`);
+    for (const line of result.evidence ?? []) say(`  | ${line}`);
   }
   if (values.report) {
     const context = `${new Date().toISOString().slice(0, 10)}, topology ${values.topology}, on a 2-core machine running the whole lab`;

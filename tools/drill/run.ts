@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { runLoad, summarize, type LoadSummary, type RequestRecord } from "../load/load.js";
 import { renderTimeline, type TimelineEvent } from "../load/timeline.js";
 import type { Check, Drill, Facts } from "./drills.js";
+import { failureEvidence } from "./evidence.js";
 import type { DrillLab } from "./lab.js";
 import type { Topology } from "../topology/types.js";
 
@@ -33,6 +34,8 @@ export interface DrillResult {
   checks: Check[];
   events: TimelineEvent[];
   passed: boolean;
+  /** Only when it failed: the failed requests and what the LBs logged meanwhile (evidence.ts). */
+  evidence?: string[];
 }
 
 /**
@@ -49,6 +52,7 @@ export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, l
   await lab.restore();
   if (drill.prepare) await drill.prepare(lab);
   const events: TimelineEvent[] = [];
+  const startedAt = Date.now();
   const origin = performance.now();
   const now = () => performance.now() - origin;
   const loads = vipClients(lab.topology, drill.seconds);
@@ -93,6 +97,7 @@ export async function runDrill(drill: Drill, lab: DrillLab, reportDir: string, l
     events,
     passed: checks.every((c) => c.ok),
   };
+  if (!result.passed) result.evidence = await failureEvidence(lab, startedAt, records);
   mkdirSync(reportDir, { recursive: true });
   // Every request only on demand: a 10 000-request drill is a megabyte of JSON.
   writeFileSync(join(reportDir, `${drill.name}.json`), `${JSON.stringify(keepRecords ? { ...result, records } : result, null, 1)}\n`);
