@@ -170,7 +170,14 @@ export function createConsulClient(address: string, token?: string, timeoutMs = 
     },
     async watchHealth(serviceName, index, waitSeconds, options) {
       // Consul adds up to wait/16 of jitter; allow for it plus the usual timeout.
-      const path = `/v1/health/service/${encodeURIComponent(serviceName)}?index=${index}&wait=${waitSeconds}s`;
+      // A whole read (index 0: the first, and the one after every outage) is
+      // `consistent`: after all servers restart, a just-elected leader answers
+      // default reads from its state store before it has replayed its Raft log
+      // (Consul 1.14 checks readiness only for consistent reads), so an
+      // answer could miss every instance, and HAProxy would take them all out.
+      // Blocking queries after it need not: their index is at or past a
+      // consistent view's, and the agent serves them from its stream.
+      const path = `/v1/health/service/${encodeURIComponent(serviceName)}?index=${index}&wait=${waitSeconds}s${index === "0" ? "&consistent" : ""}`;
       const res = await call("GET", path, options, undefined, waitSeconds * 1100 + timeoutMs);
       await expectOk(res, `watching the health of ${serviceName}`);
       const next = res.headers.get("X-Consul-Index");

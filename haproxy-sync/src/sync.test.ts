@@ -176,6 +176,22 @@ describe("runSync", () => {
     r.consul.setMode("consul");
     await until("the sync reconnecting", () => r.logs().some((l) => l.msg === "Consul reachable again"), 3000);
   });
+
+  it("asks for a consistent view on every whole re-read (index 0), and lets blocking queries take the agent's fast path", async () => {
+    const r = await start([passing(31)]);
+    await until("a blocking query held", () => r.consul.held === 1);
+    r.consul.setMode("drop");
+    await until("the failure logged", () => r.logs().some((l) => l.msg.startsWith("cannot watch Consul")));
+    r.consul.setMode("consul");
+    await until("the sync reconnecting", () => r.logs().some((l) => l.msg === "Consul reachable again"), 3000);
+    await until("a blocking query held again", () => r.consul.held === 1);
+    const whole = r.consul.queries.filter((q) => new URLSearchParams(q).get("index") === "0");
+    const blocking = r.consul.queries.filter((q) => new URLSearchParams(q).get("index") !== "0");
+    expect(whole.length).toBeGreaterThanOrEqual(2);
+    expect(blocking.length).toBeGreaterThanOrEqual(2);
+    expect(whole.every((q) => new URLSearchParams(q).has("consistent"))).toBe(true);
+    expect(blocking.some((q) => new URLSearchParams(q).has("consistent"))).toBe(false);
+  });
 });
 
 describe("retryDelayMs", () => {

@@ -16,6 +16,8 @@ export interface FakeConsul {
   readonly url: string;
   /** Health requests received so far, answered or not. */
   readonly requests: number;
+  /** Their query strings, in order ("index=0&wait=30s&consistent"). */
+  readonly queries: string[];
   /** Blocking queries being held right now. */
   readonly held: number;
   /** Replaces the service's entries: a new index, and held queries answer. */
@@ -39,6 +41,7 @@ export async function startFakeConsul(initial: HealthEntry[] = []): Promise<Fake
   let index = 1;
   let mode: FakeConsulMode = "consul";
   let requests = 0;
+  const queries: string[] = [];
   const waiting = new Set<{ res: ServerResponse; timer: NodeJS.Timeout }>();
 
   const answer = (res: ServerResponse, withIndex = true) => {
@@ -49,6 +52,7 @@ export async function startFakeConsul(initial: HealthEntry[] = []): Promise<Fake
   const server = createServer((req, res) => {
     requests += 1;
     const url = new URL(req.url ?? "/", "http://fake");
+    queries.push(url.search.slice(1));
     if (mode === "drop") return void req.socket.destroy();
     if (!url.pathname.startsWith("/v1/health/service/")) {
       res.writeHead(404).end("not found");
@@ -80,6 +84,9 @@ export async function startFakeConsul(initial: HealthEntry[] = []): Promise<Fake
     url: `http://127.0.0.1:${port}`,
     get requests() {
       return requests;
+    },
+    get queries() {
+      return queries;
     },
     get held() {
       return waiting.size;
