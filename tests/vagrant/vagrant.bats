@@ -105,11 +105,33 @@ keep_log() {
   [ "$(jq '.halt.longestGapMs | floor' "$report")" -le 3000 ]
 }
 
+# What HAProxy, keepalived and the sync logged on both LBs during the halt
+# drill, the halted one's from its previous boot (the journal is persistent):
+# kept in the results, and printed when the drill failed requests, because
+# the VMs are destroyed at the end.
+keep_lb_journals() {
+  local halted=$1 lb failed units="-u haproxy -u keepalived -u haproxy-consul-sync"
+  for lb in lb-1 lb-2; do
+    if [ "$lb" = "$halted" ]; then
+      vagrant ssh "$lb" -c "sudo journalctl -b -1 -o short-precise --no-pager $units | tail -n 400"
+    else
+      vagrant ssh "$lb" -c "sudo journalctl --since -20min -o short-precise --no-pager $units | tail -n 400"
+    fi >"$RESULTS/halt-drill-journal-$lb.txt" 2>/dev/null || true
+  done
+  failed=$(jq '.baseline.failed + .halt.failed' "$RESULTS/halt-drill.json")
+  if [ "$failed" -gt 0 ]; then
+    echo "# the halt drill failed $failed requests; what the LBs logged (state changes and failed requests):" >&3
+    grep -hE 'Entering|is DOWN|is UP|no server available|haproxy\[[0-9]+\]: [0-9.:]+ \[|level":"(info|warn|error)' \
+      "$RESULTS"/halt-drill-journal-lb-*.txt | cut -c1-220 | head -n 60 | sed 's/^/#   /' >&3
+  fi
+}
+
 @test "vagrant up of the halted VM: both LBs serve again, exactly one holds the VIP" {
   local halted holders=0 lb
   halted=$(jq -r '.halted' "$RESULTS/halt-drill.json")
   timed up_again vagrant up --no-provision "$halted"
   [ "$status" -eq 0 ]
+  keep_lb_journals "$halted"
   for lb in lb-1 lb-2; do
     run vagrant ssh "$lb" -c "systemctl is-active haproxy keepalived; ip -4 -o addr show"
     [ "$status" -eq 0 ]

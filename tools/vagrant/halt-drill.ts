@@ -40,6 +40,8 @@ export interface HaltDrillReport {
   halt: LoadSummary;
   keepAlive: LoadSummary;
   rates: typeof RATES;
+  /** Wall-clock time of the drill's 0 ms, to line its events up with the VMs' journals. */
+  startedAt: string;
   events: TimelineEvent[];
 }
 
@@ -95,6 +97,7 @@ export async function haltDrill(topology: Topology, topologyFile: string, report
 
   const stop = new AbortController();
   const loads = vipClients(topology, MAX_LOAD_SECONDS, stop.signal, RATES);
+  const startedAt = new Date().toISOString();
   const origin = performance.now();
   const now = () => performance.now() - origin;
   const events: TimelineEvent[] = [];
@@ -135,7 +138,7 @@ export async function haltDrill(topology: Topology, topologyFile: string, report
   const report: HaltDrillReport = {
     halted: halted.name, takeover, vipMovedSeconds: (movedAt - haltAt) / 1000, haltSeconds: (haltedAt - haltAt) / 1000,
     baseline: summarize(records.filter((r: RequestRecord) => r.startMs < haltAt)), halt: summarize(records.filter((r) => r.startMs >= haltAt)),
-    keepAlive: summarize(keepAlive), rates: RATES, events,
+    keepAlive: summarize(keepAlive), rates: RATES, startedAt, events,
   };
   mkdirSync(reportDir, { recursive: true });
   writeFileSync(join(reportDir, "halt-drill.json"), `${JSON.stringify(report, null, 1)}\n`);
