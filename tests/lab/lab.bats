@@ -91,6 +91,27 @@ haproxy_stat() {
   [ "$count" -ge 13 ]
 }
 
+# The cabify container is hardened (roles/cabify): each attempt below is an
+# attacker's first step after taking over the service, and must fail.
+@test "the cabify container: no write anywhere, no capability even as root, no privilege gain, memory and pids bounded" {
+  local in_app=(docker exec "$CLUSTER-app-1" docker exec)
+  # /tmp is world-writable in the image: only the read-only root stops this.
+  run "${in_app[@]}" cabify sh -c 'echo x >/tmp/intruder'
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  run "${in_app[@]}" -u root cabify sh -c 'echo x >/etc/intruder'
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  # Root inside it holds no capability (effective and bounding sets empty),
+  # and no process in it can gain privileges (setuid binaries do nothing).
+  run "${in_app[@]}" -u root cabify grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status
+  [ "$status" -eq 0 ]
+  [ "$(grep -c $'^Cap\(Eff\|Bnd\):\t0000000000000000$' <<<"$output")" -eq 2 ]
+  [[ "$output" == *$'NoNewPrivs:\t1'* ]]
+  run docker exec "$CLUSTER-app-1" docker inspect --format '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' cabify
+  [ "$output" = "268435456 128" ]
+}
+
 @test "npm run lab -- status reports members, leader, VIP holder and backends" {
   run npx --no-install tsx tools/lab/cli.ts status --topology "$TOPOLOGY"
   [ "$status" -eq 0 ]
