@@ -75,6 +75,9 @@ keep_log() {
   printf '%s\n' "${answers[@]}" >"$RESULTS/vip-answers.txt"
   [ "$(grep -c '^OK from 10\.79\.0\.3[12]$' "$RESULTS/vip-answers.txt")" -eq 20 ]
   [ "$(sort -u "$RESULTS/vip-answers.txt" | wc -l)" -eq 2 ]
+  # The answer names the LB that served it as the topology does (every VM's
+  # OS hostname is the box's).
+  curl -s -m 5 -D - -o /dev/null "http://$VIP/status" | grep -qiE $'^x-lb: lb-[12]\r?$'
 }
 
 @test "a second converge changes nothing (changed=0 on every host)" {
@@ -105,24 +108,25 @@ keep_log() {
   [ "$(jq '.halt.longestGapMs | floor' "$report")" -le 3000 ]
 }
 
-# What HAProxy, keepalived and the sync logged on both LBs during the halt
-# drill, the halted one's from its previous boot (the journal is persistent):
-# kept in the results, and printed when the drill failed requests, because
-# the VMs are destroyed at the end.
+# What HAProxy, keepalived and the sync logged on both LBs from the start of
+# the halt drill, the halted one's from its previous boot (the journal is
+# persistent): kept in the results, and the state changes and failed
+# requests printed when the drill failed any request, because the VMs are
+# destroyed at the end.
 keep_lb_journals() {
-  local halted=$1 lb failed units="-u haproxy -u keepalived -u haproxy-consul-sync"
+  local halted=$1 lb failed since units="-u haproxy -u keepalived -u haproxy-consul-sync"
+  since=@$(date -d "$(jq -r '.startedAt' "$RESULTS/halt-drill.json")" +%s)
   for lb in lb-1 lb-2; do
-    if [ "$lb" = "$halted" ]; then
-      vagrant ssh "$lb" -c "sudo journalctl -b -1 -o short-precise --no-pager $units | tail -n 400"
-    else
-      vagrant ssh "$lb" -c "sudo journalctl --since -20min -o short-precise --no-pager $units | tail -n 400"
-    fi >"$RESULTS/halt-drill-journal-$lb.txt" 2>/dev/null || true
+    local boot=""
+    [ "$lb" = "$halted" ] && boot="-b -1"
+    vagrant ssh "$lb" -c "sudo journalctl $boot --since $since -o short-precise --no-pager $units" \
+      >"$RESULTS/halt-drill-journal-$lb.txt" 2>/dev/null || true
   done
   failed=$(jq '.baseline.failed + .halt.failed' "$RESULTS/halt-drill.json")
   if [ "$failed" -gt 0 ]; then
-    echo "# the halt drill failed $failed requests; what the LBs logged (state changes and failed requests):" >&3
-    grep -hE 'Entering|is DOWN|is UP|no server available|haproxy\[[0-9]+\]: [0-9.:]+ \[|level":"(info|warn|error)' \
-      "$RESULTS"/halt-drill-journal-lb-*.txt | cut -c1-220 | head -n 60 | sed 's/^/#   /' >&3
+    echo "# the halt drill failed $failed requests; state changes and failed requests the LBs logged:" >&3
+    grep -hE 'Entering|is DOWN|is UP\.|NOSRV|fe_cabify|"level":"(warn|error)"|state (maint|drain|ready)' \
+      "$RESULTS"/halt-drill-journal-lb-*.txt | grep -v '\[WARNING\]' | cut -c1-200 | head -n 40 | sed 's/^/#   /' >&3
   fi
 }
 
