@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { HealthEntry } from "../../lib/consul.js";
 import { createLogger } from "../../lib/log.js";
 import { waitFor } from "../../tools/loopback/wait.js";
-import { retryDelayMs, runSync } from "./sync.js";
+import { consulDelayMs, retryDelayMs, runSync } from "./sync.js";
 import { startFakeConsul, type FakeConsul } from "./testing/fake-consul.js";
 import { startFakeRuntimeApi, type FakeRuntimeApi } from "./testing/fake-runtime-api.js";
 
@@ -136,7 +136,7 @@ describe("runSync", () => {
     const r = await start([passing(31)], { prepare: (consul) => consul.setMode("no-index") });
     await until("the failure logged", () => r.logs().some((l) => l.msg.startsWith("cannot watch Consul")));
 
-    // A 2 s window: the backoff (0.5, 1, 2 s) allows about 3 requests; a busy loop makes thousands.
+    // A 2 s window: the backoff (0.5, 1, 1 s) allows 2 or 3 requests; a busy loop makes thousands.
     const before = r.consul.requests;
     await sleep(2000);
     const during = r.consul.requests - before;
@@ -191,6 +191,12 @@ describe("runSync", () => {
     expect(blocking.length).toBeGreaterThanOrEqual(2);
     expect(whole.every((q) => new URLSearchParams(q).has("consistent"))).toBe(true);
     expect(blocking.some((q) => new URLSearchParams(q).has("consistent"))).toBe(false);
+  });
+});
+
+describe("consulDelayMs", () => {
+  it("waits 500 ms after the first failure, then 1 s", () => {
+    expect([1, 2, 3, 10, 100].map(consulDelayMs)).toEqual([500, 1000, 1000, 1000, 1000]);
   });
 });
 

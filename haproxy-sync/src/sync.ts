@@ -89,9 +89,15 @@ export function retryDelayMs(failures: number): number {
   return Math.min(250 * 2 ** Math.max(failures - 1, 0), 5000);
 }
 
-/** 500 ms after the first failed Consul call, doubling up to 5 s: when Consul returns, HAProxy should hear of changes soon. */
-function consulDelayMs(failures: number): number {
-  return Math.min(500 * 2 ** (failures - 1), 5000);
+/**
+ * 500 ms after the first failed Consul call, then 1 s: the local agent costs
+ * next to nothing to ask, and when the servers are back, HAProxy must hear of
+ * changes within a second or two. (After a quorum loss the first consistent
+ * re-read can fail while the new leader takes office; with a 5 s cap the next
+ * try came 4.8 s later, in the consul-quorum-loss drill.)
+ */
+export function consulDelayMs(failures: number): number {
+  return Math.min(500 * 2 ** (failures - 1), 1000);
 }
 
 /**
