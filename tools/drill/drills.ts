@@ -333,8 +333,13 @@ export const DRILLS: Drill[] = [
       await sleep(Math.max(0, 5000 - (movedAt - freezeAt))); // the freeze's length: part of the fault
       const unpaused = ctx.mark(`unpause ${lb.name}`);
       await docker(["unpause", lb.container]);
-      const oneMs = await measure(ctx, unpaused, "exactly one holder", async () => (await ctx.lab.vipHolders()).length === 1, 10_000);
-      const [after] = await ctx.lab.vipHolders();
+      let after: string | undefined;
+      const oneHolder = async () => {
+        const holders = await ctx.lab.vipHolders();
+        after = holders[0];
+        return holders.length === 1;
+      };
+      const oneMs = await measure(ctx, unpaused, "exactly one holder", oneHolder, 10_000);
       ctx.mark(after === lb.name ? `one holder: ${lb.name} took the VIP back` : `one holder: ${after ?? "?"}`);
       return facts({ recoveryMs: movedMs, movedMs, oneHolderMs: oneMs, movedAtMs: movedAt, unpausedAtMs: unpaused });
     },
