@@ -11,7 +11,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # command -> Debian package providing it
 declare -A packages=(
   [bats]=bats [shellcheck]=shellcheck [jq]=jq [curl]=curl [go]=golang-go [git]=git
-  [haproxy]=haproxy [socat]=socat
+  [haproxy]=haproxy [socat]=socat [openssl]=openssl
   [ansible-playbook]=ansible [ansible-lint]=ansible-lint [yamllint]=yamllint
 )
 missing=()

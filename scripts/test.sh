@@ -19,7 +19,7 @@ step "lint (eslint, shellcheck, yamllint, ansible-lint)"
 npx eslint .
 git ls-files -z --cached --others --exclude-standard -- '*.sh' '*.bats' '*.bash' .ci/run | xargs -0 shellcheck -x
 yamllint --strict .
-(cd ansible && ANSIBLE_CONFIG=ansible.cfg ansible-lint --offline site.yml deploy.yml validate-topology.yml deploy roles)
+(cd ansible && ANSIBLE_CONFIG=ansible.cfg ansible-lint --offline site.yml deploy.yml validate-topology.yml secrets.yml known-hosts.yml rotate-gossip-key.yml deploy roles)
 
 step "vitest: unit + integration against a real 3-server Consul"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json"

@@ -16,6 +16,25 @@ consul_on() {
   docker exec -i "$CLUSTER-$1" sh -c "CONSUL_HTTP_TOKEN=\$(cat) consul $2" <"$SECRETS/consul-management.token"
 }
 
+# consul_api METHOD PATH [BODY [TOKEN_FILE]]: Consul's API on consul-1's
+# loopback; prints the body, then the HTTP status on a line of its own. The
+# token (the management token unless named) goes in on stdin.
+consul_api() {
+  docker exec -i -e METHOD="$1" -e URLPATH="$2" -e BODY="${3:-}" "$CLUSTER-consul-1" sh -c '
+    set --; [ -z "$BODY" ] || set -- --data "$BODY"
+    sed "s/^/X-Consul-Token: /" | curl -s -m 5 -w "\n%{http_code}\n" -X "$METHOD" -H @- "$@" "http://127.0.0.1:8500$URLPATH"' \
+    <"${4:-$SECRETS/consul-management.token}"
+}
+
+# A rogue agent (the test that starts one) is gone after every test, even a
+# failed one: its container, and its entry in the member list.
+teardown() {
+  if docker container inspect "$CLUSTER-rogue" >/dev/null 2>&1; then
+    docker rm -f "$CLUSTER-rogue" >/dev/null
+    consul_on consul-1 "force-leave -prune rogue" >/dev/null 2>&1 || true
+  fi
+}
+
 haproxy_stat() {
   docker exec "$CLUSTER-$1" sh -c "echo 'show stat' | socat stdio /run/haproxy/admin.sock"
 }
@@ -62,41 +81,126 @@ haproxy_stat() {
   [ "$holders" -eq 1 ]
 }
 
-@test "anonymous Consul requests can neither list nor register services" {
+@test "a Consul server's API: no plain HTTP on the network; over HTTPS an anonymous caller can neither list nor register" {
+  # Plain HTTP listens on the server's loopback only: refused from outside (curl exit 7).
   run curl -s -m 2 "http://10.78.0.11:8500/v1/catalog/services"
+  [ "$status" -eq 7 ]
+  # HTTPS with a certificate this machine cannot check without the cluster CA (exit 60).
+  run curl -s -m 2 "https://10.78.0.11:8501/v1/catalog/services"
+  [ "$status" -eq 60 ]
+  run curl -s -m 2 --cacert "$CA" "https://10.78.0.11:8501/v1/catalog/services"
   [ "$status" -eq 0 ]
   [[ "$output" != *cabify* ]]
-  run curl -s -m 2 -o /dev/null -w '%{http_code}' -X PUT -d '{"Name":"intruder","Port":1}' "http://10.78.0.11:8500/v1/agent/service/register"
+  run curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' -X PUT -d '{"Name":"intruder","Port":1}' "https://10.78.0.11:8501/v1/agent/service/register"
   [ "$output" = "403" ]
   # With the management token the same listing does show the service.
   run consul_on consul-1 "catalog services"
   [[ "$output" == *cabify* ]]
 }
 
-@test "the HAProxy stats page refuses no password and a wrong one, and opens with the generated one" {
-  local url=http://10.78.0.21:8404/stats
-  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url")" = 401 ]
-  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' -u admin:wrong "$url")" = 401 ]
+# A stranger on the segment starts its own Consul agent and tries to join.
+# Without the gossip key it is not let in; with the key (stolen, say) but
+# without a certificate the servers trust, it is a member that can ask
+# nothing: every RPC to a server needs TLS with a certificate from the CA.
+@test "a rogue Consul agent: without the gossip key it cannot join; with it but without the CA it gets no answer from the servers" {
+  local rogue=$CLUSTER-rogue image
+  # The lab's own host image: it has the same Consul binary.
+  image=$(docker inspect --format '{{.Config.Image}}' "$CLUSTER-consul-1")
+  docker rm -f "$rogue" >/dev/null 2>&1 || true
+  docker run -d --name "$rogue" --network "$CLUSTER-net" --ip 10.78.0.99 --label "cabify.lab=$CLUSTER" \
+    --entrypoint sleep "$image" 300 >/dev/null
+  # (The key goes in through a file, from stdin, never on a command line.)
+  start_rogue() {
+    docker exec -i "$rogue" sh -c "mkdir -p /tmp/rogue && cat >/tmp/rogue/extra.json" <<<"$1"
+    docker exec -d "$rogue" consul agent -node rogue -bind 10.78.0.99 -data-dir /tmp/rogue/data \
+      -config-file /tmp/rogue/extra.json -log-file /tmp/rogue/agent.log
+    for _ in $(seq 50); do docker exec "$rogue" consul info >/dev/null 2>&1 && return 0; sleep 0.2; done
+    return 1
+  }
+  start_rogue '{}'
+  run docker exec "$rogue" consul join 10.78.0.11
+  echo "$output"
+  [ "$status" -ne 0 ]
+  run consul_on consul-1 members
+  [[ "$output" != *rogue* ]]
+
+  docker exec "$rogue" sh -c 'pkill consul; while pgrep -x consul >/dev/null; do sleep 0.1; done; rm -rf /tmp/rogue'
+  start_rogue "{\"encrypt\": \"$(cat "$SECRETS/consul-gossip.key")\"}"
+  run docker exec "$rogue" consul join 10.78.0.11
+  [ "$status" -eq 0 ]
+  # In the member list, but a catalog read through it dies at the server's TLS.
+  run docker exec "$rogue" curl -s -m 5 -w ' %{http_code}' http://127.0.0.1:8500/v1/catalog/services
+  echo "$output"
+  [[ "$output" == *" 500" ]]
+}
+
+# The service's token is for registering the service itself, nothing else.
+@test "the cabify token can neither register another service nor read the KV store" {
+  as_cabify() {
+    docker exec -i "$CLUSTER-app-1" sh -c "sed 's/^/X-Consul-Token: /' | curl -s -m 2 -o /dev/null -w '%{http_code}' -H @- $*" \
+      <"$SECRETS/consul-cabify.token"
+  }
+  [ "$(as_cabify "-X PUT -d '{\"Name\":\"intruder\",\"Port\":1}' http://127.0.0.1:8500/v1/agent/service/register")" = 403 ]
+  # A key the management token wrote: refused by name, and absent from a listing.
+  consul_api PUT /v1/kv/lab-test/secret "not for cabify" >/dev/null
+  [ "$(as_cabify "http://127.0.0.1:8500/v1/kv/lab-test/secret")" = 403 ]
+  [ "$(as_cabify "http://127.0.0.1:8500/v1/kv/?recurse")" = 404 ]
+  consul_api DELETE /v1/kv/lab-test/secret >/dev/null
+  # The same token may read its own identity: the 403s above are its policy at work.
+  [ "$(as_cabify "http://127.0.0.1:8500/v1/acl/token/self")" = 200 ]
+}
+
+@test "the HAProxy stats page: HTTPS only; refuses no password and a wrong one, opens with the generated one" {
+  local url=https://10.78.0.21:8404/stats
+  # Plain HTTP on the stats port gets no page.
+  run curl -s -m 2 -o /dev/null -w '%{http_code}' "http://10.78.0.21:8404/stats"
+  [ "$output" != 200 ] && [ "$output" != 401 ]
+  [ "$(curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' "$url")" = 401 ]
+  [ "$(curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' -u admin:wrong "$url")" = 401 ]
   # The real password from a file (-K), never on a command line.
-  [ "$(printf 'user = "admin:%s"\n' "$(cat "$SECRETS/haproxy-stats.password")" | curl -s -m 2 -o /dev/null -w '%{http_code}' -K - "$url")" = 200 ]
+  [ "$(printf 'user = "admin:%s"\n' "$(cat "$SECRETS/haproxy-stats.password")" | curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' -K - "$url")" = 200 ]
+}
+
+@test "the VIP over HTTPS: the certificate checks against the cluster CA, and it serves /status" {
+  run curl -s -m 2 --cacert "$CA" "https://$VIP/status"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "OK from 10.78.0.3"* ]]
+}
+
+# Request limits at the VIP: a request head bigger than HAProxy's buffer is
+# refused, and a client that sends its headers too slowly is cut off.
+@test "the VIP refuses a 1 MB header, and times out a slow header" {
+  local big=$BATS_TEST_TMPDIR/big-header
+  { printf 'X-Big: '; head -c 1000000 /dev/zero | tr '\0' a; echo; } >"$big"
+  run curl -s -m 5 -o /dev/null -w '%{http_code}' -H "@$big" "http://$VIP/status"
+  echo "$output"
+  [[ "$output" =~ ^(400|431)$ ]]
+  # Half a request head, then silence: HAProxy answers 408 after timeout http-request (5 s).
+  run bash -c "exec 3<>/dev/tcp/$VIP/80; printf 'GET /status HTTP/1.1\r\nHost: x\r\n' >&3; timeout 10 head -c 200 <&3"
+  echo "$output"
+  [[ "$output" == "HTTP/1.1 408"* ]]
 }
 
 # Every secret site.yml generated for this lab (gossip key, ACL tokens, stats
 # password): readable by its owner only, in no file git tracks, and nowhere in
 # the log of the site.yml run that created and used them.
 @test "generated secrets are 0600, in no file git tracks, and not in site.yml's log" {
-  local file count=0
+  local file secret count=0
   [ "$(stat -c %a "$SECRETS")" = 700 ]
   git check-ignore -q "$SECRETS/consul-gossip.key"
-  for file in "$SECRETS"/*; do
+  for file in "$SECRETS"/*.token "$SECRETS"/*.key "$SECRETS"/*.password "$SECRETS"/tls/*.key; do
     count=$((count + 1))
     [ "$(stat -c %a "$file")" = 600 ]
-    [ "$(wc -l <"$file")" -eq 1 ]
-    if git grep -q -F -f "$file" -- .; then echo "${file##*/} is in a tracked file"; false; fi
-    if grep -q -F -f "$file" "$BATS_SUITE_TMPDIR/lab-up.log"; then echo "${file##*/} is in site.yml's log"; false; fi
+    # The secret itself: the one line of a token, key or password; each line of a PEM key's body.
+    secret=$BATS_TEST_TMPDIR/secret
+    grep -v '^-----' "$file" >"$secret"
+    [ -s "$secret" ]
+    if git grep -q -F -f "$secret" -- .; then echo "${file#"$SECRETS"/} is in a tracked file"; false; fi
+    if grep -q -F -f "$secret" "$BATS_SUITE_TMPDIR/lab-up.log"; then echo "${file#"$SECRETS"/} is in site.yml's log"; false; fi
   done
-  # Gossip key, stats password, 3 service tokens and one agent token for each of the 8 hosts.
-  [ "$count" -ge 13 ]
+  # Gossip key, stats password, 3 service tokens, one agent token for each of
+  # the 8 hosts, and the keys of the CA, 3 Consul servers and 2 LBs.
+  [ "$count" -ge 19 ]
 }
 
 # The cabify container is hardened (roles/cabify): each attempt below is an
@@ -120,12 +224,99 @@ haproxy_stat() {
   [ "$output" = "268435456 128" ]
 }
 
+# systemd's sandbox around the Consul agent (roles/consul, consul.service):
+# read from the running process itself, on a server and on a client.
+@test "Consul runs sandboxed: no capability, no privilege gain, / read-only" {
+  local host pid
+  for host in consul-1 app-1; do
+    pid=$(docker exec "$CLUSTER-$host" systemctl show --property MainPID --value consul)
+    [ "$pid" -gt 0 ]
+    run docker exec "$CLUSTER-$host" grep -E '^(CapEff|CapBnd|NoNewPrivs):' "/proc/$pid/status"
+    echo "$host: $output"
+    [ "$(grep -c $'^Cap\(Eff\|Bnd\):\t0000000000000000$' <<<"$output")" -eq 2 ]
+    [[ "$output" == *$'NoNewPrivs:\t1'* ]]
+    # The root mount as the process sees it (ProtectSystem=strict).
+    run docker exec "$CLUSTER-$host" awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo"
+    [[ "$output" == ro* ]]
+  done
+}
+
 @test "npm run lab -- status reports members, leader, VIP holder and backends" {
   run npx --no-install tsx tools/lab/cli.ts status --topology "$TOPOLOGY"
   [ "$status" -eq 0 ]
   [[ "$output" == *"Consul: 8/8 members alive; leader consul-"*"; 3 voters"* ]]
   [[ "$output" =~ "VIP $VIP: held by lb-"[12]$'\n' ]]
   [ "$(grep -cE '^lb-[12] +app[0-9]+ +10\.78\.0\.3[123]:8080 +UP ' <<<"$output")" -eq 6 ]
+}
+
+# Rotating the gossip key in every agent's keyring, under a counted load on
+# the VIP (start_load, below). The playbook itself waits, at each step, until
+# every member of every pool holds the key it must; checked here once more.
+@test "the gossip key rotates through the keyring under counted load: every agent ends with the new key only, no request fails" {
+  local old
+  old=$(cat "$SECRETS/consul-gossip.key")
+  start_load 20
+  run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible-playbook -i ".lab/$CLUSTER/inventory.yml" ansible/rotate-gossip-key.yml \
+    -e "topology_file=$PWD/$TOPOLOGY"
+  local rotate_status=$status rotate_output=$output
+  load_lost_nothing
+  tail -n 20 <<<"$rotate_output"
+  [ "$rotate_status" -eq 0 ]
+  [ "$(cat "$SECRETS/consul-gossip.key")" != "$old" ]
+  [ ! -e "$SECRETS/consul-gossip.key.new" ]
+  # One key, on all 8 agents (LAN) and the 3 servers (WAN): the new one.
+  run consul_api GET /v1/operator/keyring
+  echo "$output"
+  [ "$(sed '$d' <<<"$output" | jq --arg k "$(cat "$SECRETS/consul-gossip.key")" '[.[] | (.Keys == {($k): .NumNodes})] | all')" = true ]
+  [ "$(sed '$d' <<<"$output" | jq '[.[] | select(.WAN | not) | .NumNodes] | .[0]')" -eq 8 ]
+  run consul_on consul-1 members
+  [ "$(grep -c ' alive ' <<<"$output")" -eq 8 ]
+}
+
+# Rotation by re-running site.yml, under a counted load on the VIP: the
+# haproxy-sync token and the stats password are deleted (the documented way to
+# rotate them), and a host "ghost", which the topology lacks, holds an agent
+# token and policy in Consul, planted here. The same run also writes the new
+# gossip key of the test above into every agent's encrypt.hcl.
+@test "site.yml rotates deleted secrets and revokes what it no longer hands out, under counted load: no request fails, the old ones are refused at once" {
+  local ghost=$BATS_TEST_TMPDIR/ghost.token old_sync=$BATS_TEST_TMPDIR/old-sync.token old_password=$BATS_TEST_TMPDIR/old.password
+  python3 -c 'import uuid; print(uuid.uuid4())' >"$ghost"
+  consul_api PUT /v1/acl/policy '{"Name": "agent-ghost", "Description": "Agent token policy for ghost (Ansible role consul).", "Rules": "node \"ghost\" { policy = \"write\" }"}'
+  consul_api PUT /v1/acl/token "{\"SecretID\": \"$(cat "$ghost")\", \"Description\": \"Agent token for ghost (Ansible role consul).\", \"Policies\": [{\"Name\": \"agent-ghost\"}]}"
+  [ "$(consul_api GET /v1/acl/token/self "" "$ghost" | tail -n 1)" = 200 ]
+  mv "$SECRETS/consul-haproxy-sync.token" "$old_sync"
+  mv "$SECRETS/haproxy-stats.password" "$old_password"
+
+  start_load 105
+  local started=$SECONDS
+  run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible-playbook -i ".lab/$CLUSTER/inventory.yml" ansible/site.yml \
+    -e "topology_file=$PWD/$TOPOLOGY"
+  local site_status=$status site_output=$output
+  echo "# site.yml ran $((SECONDS - started)) s of the 102 s of load left" >&3
+  load_lost_nothing
+  sed -n '/PLAY RECAP/,$p' <<<"$site_output"
+  [ "$site_status" -eq 0 ]
+  # The run names what it revoked (descriptions only, never a secret).
+  [[ "$site_output" == *"Agent token for ghost (Ansible role consul)."* ]]
+  [[ "$site_output" == *"haproxy-consul-sync on the load balancers"* ]]
+
+  # Refused on the very next request; the ghost's policy gone with its token.
+  [ "$(consul_api GET /v1/acl/token/self "" "$ghost" | tail -n 1)" = 403 ]
+  [ "$(consul_api GET /v1/acl/token/self "" "$old_sync" | tail -n 1)" = 403 ]
+  [[ "$(consul_api GET /v1/acl/policies)" != *agent-ghost* ]]
+  # The new sync token, and the tokens the topology still names, work.
+  [ "$(consul_api GET /v1/acl/token/self "" "$SECRETS/consul-haproxy-sync.token" | tail -n 1)" = 200 ]
+  [ "$(consul_api GET /v1/acl/token/self "" "$SECRETS/consul-cabify.token" | tail -n 1)" = 200 ]
+  [ "$(consul_api GET /v1/acl/token/self "" "$SECRETS/consul-agent-app-1.token" | tail -n 1)" = 200 ]
+  # The stats page: the old password refused, the new one accepted, on both LBs.
+  local lb
+  for lb in 10.78.0.21 10.78.0.22; do
+    [ "$(printf 'user = "admin:%s"\n' "$(cat "$old_password")" | curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' -K - "https://$lb:8404/stats")" = 401 ]
+    [ "$(printf 'user = "admin:%s"\n' "$(cat "$SECRETS/haproxy-stats.password")" | curl -s -m 2 --cacert "$CA" -o /dev/null -w '%{http_code}' -K - "https://$lb:8404/stats")" = 200 ]
+  done
+  # The agents' configuration carries the rotated gossip key.
+  run docker exec -i "$CLUSTER-app-1" grep -c -F -f - /etc/consul.d/encrypt.hcl <"$SECRETS/consul-gossip.key"
+  [ "$output" = 1 ]
 }
 
 @test "a second site.yml run changes nothing" {

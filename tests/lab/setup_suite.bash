@@ -6,7 +6,7 @@
 setup_suite() {
   cd "$(dirname "${BASH_SOURCE[0]}")/../.." || return
   export TOPOLOGY=tests/lab/topology.yml
-  export CLUSTER=cabify-test VIP=10.78.0.100 SECRETS=secrets/cabify-test
+  export CLUSTER=cabify-test VIP=10.78.0.100 SECRETS=secrets/cabify-test CA=secrets/cabify-test/tls/ca.crt
   local log="$BATS_SUITE_TMPDIR/lab-up.log" started=$SECONDS
   if ! npx --no-install tsx tools/lab/cli.ts up --topology "$TOPOLOGY" >"$log" 2>&1 3>&-; then
     tail -n 80 "$log" >&3

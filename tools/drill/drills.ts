@@ -277,7 +277,7 @@ export const DRILLS: Drill[] = [
         ctx,
         killed,
         "HAProxy back or the VIP moved",
-        async () => !(await ctx.lab.vipHolders()).includes(lb.name) || (await ctx.lab.exec(lb, `curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:${ctx.lab.topology.load_balancers.stats_port}/healthz`).catch(() => "")) === "200",
+        async () => !(await ctx.lab.vipHolders()).includes(lb.name) || (await ctx.lab.exec(lb, `curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:${ctx.lab.topology.load_balancers.frontend_port}/status`).catch(() => "")) === "200",
         15_000,
       );
       ctx.mark("recovered");

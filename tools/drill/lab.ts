@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { backendName } from "../../lib/names.js";
 import type { Topology } from "../topology/types.js";
+import { consulHttps } from "../lab/consul-https.js";
 import { docker, dockerExec } from "../lab/docker.js";
 import { labHosts, type LabHost } from "../lab/hosts.js";
 
@@ -35,6 +36,7 @@ export function drillLab(topology: Topology): DrillLab {
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const port = topology.service.port;
   const backend = backendName(topology.service.name);
+  const consul = consulHttps(topology);
 
   const state = async (host: LabHost) => (await docker(["inspect", "--format", "{{.State.Status}}", host.container]).catch(() => "absent")).trim();
 
@@ -70,8 +72,8 @@ export function drillLab(topology: Topology): DrillLab {
           try {
             // Short: a killed server does not answer at all, and one slow
             // probe would make every poll of a drill that slow.
-            const res = await fetch(`http://${server.address}:8500/v1/status/leader`, { signal: AbortSignal.timeout(250) });
-            const address = res.ok ? ((await res.json()) as string) : "";
+            const res = await consul.get(server.address, "/v1/status/leader", 250);
+            const address = res.status === 200 ? (JSON.parse(res.body) as string) : "";
             return lab.servers.find((s) => address === `${s.address}:8300`)?.name;
           } catch {
             return undefined;

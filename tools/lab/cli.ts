@@ -16,6 +16,7 @@ import { down } from "./down.js";
 import { labNames } from "./hosts.js";
 import { renderInventory } from "./inventory.js";
 import { say } from "./run.js";
+import { CONSUL_HTTPS_PORT, clusterCaFile } from "./consul-https.js";
 import { formatStatus, readStatus, secretsDir } from "./status.js";
 import { up } from "./up.js";
 
@@ -63,9 +64,11 @@ async function main(): Promise<number> {
       const lb = topology.load_balancers;
       say("where to look (from this machine, which reaches the lab network directly):");
       say(`  the service:   curl http://${topology.vip.address}:${lb.frontend_port}/status`);
-      say(`  HAProxy stats: ${lb.nodes.map((n) => `http://${n.address}:${lb.stats_port}/stats`).join("  ")}  (user admin, password in ${secretsDir(topology)}/haproxy-stats.password)`);
-      say(`  Prometheus:    http://${lb.nodes[0]!.address}:${lb.stats_port}/metrics  and  http://${topology.app.hosts[0]!.address}:${topology.service.port}/metrics`);
-      say(`  Consul UI:     http://${topology.consul.servers[0]!.address}:8500/ui  (token: ${secretsDir(topology)}/consul-management.token)`);
+      say(`  over HTTPS:    curl --cacert ${clusterCaFile(topology)} https://${topology.vip.address}/status`);
+      say(`  HAProxy stats: ${lb.nodes.map((n) => `https://${n.address}:${lb.stats_port}/stats`).join("  ")}  (user admin, password in ${secretsDir(topology)}/haproxy-stats.password)`);
+      say(`  Prometheus:    https://${lb.nodes[0]!.address}:${lb.stats_port}/metrics  and  http://${topology.app.hosts[0]!.address}:${topology.service.port}/metrics`);
+      say(`  Consul UI:     https://${topology.consul.servers[0]!.address}:${CONSUL_HTTPS_PORT}/ui  (token: ${secretsDir(topology)}/consul-management.token)`);
+      say(`  (certificates are from the cluster CA: ${clusterCaFile(topology)})`);
       say("  npm run lab -- status");
       return answers.some((a) => a.startsWith("OK from ")) ? 0 : 1;
     }
