@@ -88,6 +88,24 @@ keep_log() {
   idle_cpu >>"$RESULTS/timings.txt"
 }
 
+# Host keys were recorded at the first converge; one that changes is refused,
+# not trusted anew. The impostor is a key of this test's own, planted for app-1.
+@test "SSH host keys: recorded at first contact, and a changed one is refused" {
+  local known=.vagrant/cabify-ha/$CLUSTER/known_hosts inventory=.vagrant/cabify-ha/$CLUSTER/inventory.yml
+  [ "$(grep -c ' ssh-ed25519 ' "$known")" -eq 7 ]
+  cp "$known" "$BATS_TEST_TMPDIR/known_hosts"
+  ssh-keygen -q -t ed25519 -N '' -C impostor -f "$BATS_TEST_TMPDIR/impostor"
+  sed -i "s|^10\.79\.0\.31 .*|10.79.0.31 $(cut -d' ' -f1,2 "$BATS_TEST_TMPDIR/impostor.pub")|" "$known"
+  run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible -i "$inventory" app-1 -m ansible.builtin.ping
+  cp "$BATS_TEST_TMPDIR/known_hosts" "$known"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Host key verification failed"* ]]
+  # With the recorded key back, the same call goes through.
+  run env ANSIBLE_CONFIG=ansible/ansible.cfg ansible -i "$inventory" app-1 -m ansible.builtin.ping
+  [ "$status" -eq 0 ]
+}
+
 # The bound: a clean shutdown stops keepalived first (priority 0: the backup
 # takes the VIP at once, within an advert of 0.1 s) and HAProxy only after the
 # VIP is gone. Requests in flight on the halted node when it goes may fail, and
@@ -147,7 +165,7 @@ keep_lb_journals() {
   [[ "$output" == "OK from 10.79.0.3"* ]]
 }
 
-@test "vagrant destroy -f leaves no domain, network, volume or process behind" {
+@test "vagrant destroy -f leaves no domain, network, volume, process or host key behind" {
   timed destroy vagrant destroy -f
   [ "$status" -eq 0 ]
   [ "$(virsh -c qemu:///system list --all --name | grep -c "^$CLUSTER-")" -eq 0 ]
@@ -155,4 +173,6 @@ keep_lb_journals() {
   [ "$(virsh -c qemu:///system vol-list default | grep -c " $CLUSTER-")" -eq 0 ]
   run pgrep -f "guest=$CLUSTER-"
   [ "$status" -eq 1 ]
+  # And no host key of theirs: the next `vagrant up` records new ones.
+  [ "$(grep -c . ".vagrant/cabify-ha/$CLUSTER/known_hosts")" -eq 0 ]
 }

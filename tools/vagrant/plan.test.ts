@@ -7,7 +7,7 @@ import { EMULATED_TIMINGS, renderVagrantInventory, vagrantPlan, VM_DEFAULTS } fr
 type Hosts = Record<string, Record<string, unknown>>;
 /** The parts of a rendered inventory these tests read. */
 interface Inventory {
-  all: { vars: Record<string, unknown>; children: { consul_servers: { hosts: Hosts }; consul_clients: { children: { lb: { hosts: Hosts } } } } };
+  all: { vars: Record<string, unknown>; children: { consul_servers: { hosts: Hosts }; consul_clients: { children: { lb: { hosts: Hosts }; app: { hosts: Hosts } } } } };
 }
 
 async function topology(file: string): Promise<Topology> {
@@ -31,6 +31,7 @@ describe("vagrantPlan", () => {
     expect(plan.vms).toHaveLength(7);
     expect(plan.management.subnet).toBe("192.168.123.0/24");
     expect(plan.inventory).toMatch(/\.vagrant\/cabify-ha\/cabify-vm\/inventory\.yml$/);
+    expect(plan.known_hosts).toMatch(/\.vagrant\/cabify-ha\/cabify-vm\/known_hosts$/);
   });
 });
 
@@ -41,6 +42,16 @@ describe("renderVagrantInventory", () => {
     const lb1 = inventory.all.children.consul_clients.children.lb.hosts["lb-1"];
     expect(lb1).toMatchObject({ ansible_host: "10.79.0.21", node_address: "10.79.0.21", ansible_user: "vagrant", ansible_become: true, ansible_ssh_private_key_file: "/k/insecure_private_key" });
     expect(lb1).not.toHaveProperty("keepalived_check_interval");
+  });
+
+  it("checks host keys against the cluster's own known_hosts, which site.yml fills at first contact", async () => {
+    const inventory = parse(renderVagrantInventory(await topology("tests/vagrant/topology.yml"), "/k", false)) as Inventory;
+    const app1 = inventory.all.children.consul_clients.children.app.hosts["app-1"]!;
+    const file = app1["ssh_known_hosts_file"] as string;
+    expect(file).toMatch(/\.vagrant\/cabify-ha\/cabify-vm\/known_hosts$/);
+    expect(app1["ansible_ssh_common_args"]).toBe(`-o UserKnownHostsFile=${file}`);
+    // Nothing that would switch checking off.
+    expect(JSON.stringify(inventory)).not.toMatch(/StrictHostKeyChecking|\/dev\/null/);
   });
 
   it("adds the slower health-check timings only for emulated VMs", async () => {

@@ -12,6 +12,8 @@ export interface VagrantPlan {
   cluster: string;
   topology_file: string;
   inventory: string;
+  /** The VMs' SSH host keys, recorded at first contact (ansible/known-hosts.yml); the Vagrantfile forgets a VM's on destroy. */
+  known_hosts: string;
   /** The libvirt network carrying network.subnet; isolated, no route out. */
   network: { name: string; subnet: string; gateway: string };
   /** Vagrant's own network (DHCP, `vagrant ssh`); isolated too. */
@@ -47,6 +49,9 @@ export const EMULATED_TIMINGS = {
 /** Where the VMs' inventory lives: beside Vagrant's own state, out of git. */
 export const vagrantInventory = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name, "inventory.yml");
 
+/** The VMs' SSH host keys, beside their inventory. */
+export const vagrantKnownHosts = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name, "known_hosts");
+
 export function vagrantPlan(topology: Topology, topologyFile: string): VagrantPlan {
   const size = { ...VM_DEFAULTS, ...topology.vms };
   const name = topology.cluster.name;
@@ -54,6 +59,7 @@ export function vagrantPlan(topology: Topology, topologyFile: string): VagrantPl
     cluster: name,
     topology_file: resolve(topologyFile),
     inventory: vagrantInventory(topology),
+    known_hosts: vagrantKnownHosts(topology),
     network: { name: `${name}-net`, subnet: topology.network.subnet, gateway: topology.network.gateway },
     management: { name: `${name}-vagrant`, subnet: size.management_subnet },
     vms: labHosts(topology).map((h) => ({ name: h.name, address: h.address, group: h.group, memory_mb: size.memory_mb, cpus: size.cpus })),
@@ -62,12 +68,15 @@ export function vagrantPlan(topology: Topology, topologyFile: string): VagrantPl
 
 /** The VMs' Ansible inventory: SSH as Vagrant's user with its key, and the emulation timings when `emulated`. */
 export function renderVagrantInventory(topology: Topology, sshKey: string, emulated: boolean): string {
-  // Vagrant's insecure key and a fresh host key per VM: nothing worth pinning (docs/vagrant.md).
+  // Each VM makes its own host key at first boot; site.yml records it at
+  // first contact (ansible/known-hosts.yml) and ssh checks it from then on.
+  const knownHosts = vagrantKnownHosts(topology);
   return renderInventory(topology, "ssh", {
     ansible_user: "vagrant",
     ansible_become: true,
     ansible_ssh_private_key_file: sshKey,
-    ansible_ssh_common_args: "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no",
+    ansible_ssh_common_args: `-o UserKnownHostsFile=${knownHosts}`,
+    ssh_known_hosts_file: knownHosts,
     ...(emulated ? EMULATED_TIMINGS : {}),
   });
 }
