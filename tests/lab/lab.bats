@@ -28,11 +28,20 @@ consul_api() {
 
 # A rogue agent (the test that starts one) is gone after every test, even a
 # failed one: its container, and its entry in the member list.
+# (A member left "failed" would make every keyring operation fail, the gossip
+# key rotation below included: it leaves first, then is pruned from the list.)
 teardown() {
-  if docker container inspect "$CLUSTER-rogue" >/dev/null 2>&1; then
-    docker rm -f "$CLUSTER-rogue" >/dev/null
+  docker container inspect "$CLUSTER-rogue" >/dev/null 2>&1 || return 0
+  docker exec "$CLUSTER-rogue" consul leave >/dev/null 2>&1 || true
+  docker rm -f "$CLUSTER-rogue" >/dev/null
+  local _
+  for _ in $(seq 30); do
     consul_on consul-1 "force-leave -prune rogue" >/dev/null 2>&1 || true
-  fi
+    consul_on consul-1 members | grep -q '^rogue ' || return 0
+    sleep 1
+  done
+  echo "rogue is still a member" >&2
+  return 1
 }
 
 haproxy_stat() {
@@ -238,6 +247,22 @@ haproxy_stat() {
     # The root mount as the process sees it (ProtectSystem=strict).
     run docker exec "$CLUSTER-$host" awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo"
     [[ "$output" == ro* ]]
+  done
+}
+
+# keepalived keeps the capabilities VRRP needs, but is sandboxed otherwise
+# (roles/keepalived, override.conf): read from the running process on each LB.
+@test "keepalived runs sandboxed: no privilege gain, /etc and /usr read-only" {
+  local lb pid
+  for lb in lb-1 lb-2; do
+    pid=$(docker exec "$CLUSTER-$lb" systemctl show --property MainPID --value keepalived)
+    [ "$pid" -gt 0 ]
+    run docker exec "$CLUSTER-$lb" grep '^NoNewPrivs:' "/proc/$pid/status"
+    [ "$output" = $'NoNewPrivs:\t1' ]
+    run docker exec "$CLUSTER-$lb" awk '$5 == "/etc" || $5 == "/usr" { print $5, $6 }' "/proc/$pid/mountinfo"
+    echo "$lb: $output"
+    [[ "$output" == *"/etc ro"* ]]
+    [[ "$output" == *"/usr ro"* ]]
   done
 }
 
