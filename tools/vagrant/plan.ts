@@ -46,11 +46,14 @@ export const EMULATED_TIMINGS = {
   consul_raft_multiplier: 5,
 } as const;
 
-/** Where the VMs' inventory lives: beside Vagrant's own state, out of git. */
-export const vagrantInventory = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name, "inventory.yml");
+/** Where the project keeps a cluster's VM files: beside Vagrant's own state, out of git. */
+const vagrantClusterDir = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name);
+
+/** The VMs' inventory. */
+export const vagrantInventory = (topology: Topology) => join(vagrantClusterDir(topology), "inventory.yml");
 
 /** The VMs' SSH host keys, beside their inventory. */
-export const vagrantKnownHosts = (topology: Topology) => join(repo, ".vagrant", "cabify-ha", topology.cluster.name, "known_hosts");
+export const vagrantKnownHosts = (topology: Topology) => join(vagrantClusterDir(topology), "known_hosts");
 
 export function vagrantPlan(topology: Topology, topologyFile: string): VagrantPlan {
   const size = { ...VM_DEFAULTS, ...topology.vms };
